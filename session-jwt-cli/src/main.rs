@@ -1,0 +1,2 @@
+//! The session-jwt binary (work in progress).
+fn main() {}

@@ -1,0 +1,116 @@
+//! Django's authentication rules on a session: `login`, `logout`, resolving
+//! the current user, and `update_session_auth_hash`.
+//!
+//! The app's user type implements [`AuthUser`]: an id, and a *session auth
+//! hash* that changes when the password changes (see [`session_auth_hash`]).
+//! Each session stores the hash it was logged in with; when the user's hash no
+//! longer matches, the session is logged out. So a password change logs out
+//! every other session of the user, while [`Session::update_auth_hash`] keeps
+//! the current one.
+
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use serde::Serialize;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::session::{JWT_CLAIMS, Session, USER_HASH, USER_ID};
+
+/// A user that can log in.
+pub trait AuthUser: Serialize {
+    /// The user's id (stored in the session as text, as Django's pk).
+    fn id(&self) -> String;
+
+    /// A value derived from the user's password hash (and anything else whose
+    /// change must end the user's sessions). Build it with
+    /// [`session_auth_hash`]; never return the password or its hash itself.
+    fn session_auth_hash(&self) -> String;
+}
+
+/// HMAC-SHA256 of `password_hash` under the app's `secret`, in hex (Django's
+/// `salted_hmac` in `get_session_auth_hash`).
+#[must_use]
+pub fn session_auth_hash(secret: &[u8], password_hash: &str) -> String {
+    let key = PKey::hmac(secret).expect("an HMAC key from bytes");
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).expect("HMAC-SHA256 is available");
+    signer.update(b"session-jwt.auth.session_auth_hash\0").expect("HMAC update");
+    signer.update(password_hash.as_bytes()).expect("HMAC update");
+    let mac = signer.sign_to_vec().expect("HMAC sign");
+    mac.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Session {
+    /// Logs `user` in (Django's `login`): a session that belonged to another
+    /// user is flushed first; otherwise its items are kept under a new key
+    /// (against session fixation). Stores the user's id and auth hash, and the
+    /// user's token fields and provider claims for the next tokens.
+    pub fn login<U: AuthUser>(&self, user: &U) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(user)?;
+        let same_user = self.get::<String>(USER_ID).is_some_and(|id| id == user.id())
+            && self.hash_matches(&user.session_auth_hash());
+        if self.get_value(USER_ID).is_some() && !same_user {
+            self.flush();
+        } else {
+            self.cycle_key();
+        }
+        self.insert(USER_ID, user.id())?;
+        self.insert(USER_HASH, user.session_auth_hash())?;
+        self.set_token_claims(Some(&value));
+        Ok(())
+    }
+
+    /// Logs out (Django's `logout`): deletes the session; the response removes
+    /// the cookie, and the old token is refused from now on.
+    pub fn logout(&self) {
+        self.flush();
+    }
+
+    /// The logged-in user's id, if any. Load the user with it, then pass the
+    /// result to [`Session::authenticate`].
+    #[must_use]
+    pub fn user_id(&self) -> Option<String> {
+        self.get(USER_ID)
+    }
+
+    /// Checks the loaded user against the session (Django's `get_user`):
+    /// returns the user when its auth hash matches the one stored at login
+    /// (compared in constant time); when it does not (the password changed),
+    /// the session is flushed and `None` returned. A user that no longer
+    /// exists (`None`) is anonymous.
+    pub fn authenticate<U: AuthUser>(&self, user: Option<U>) -> Option<U> {
+        let user = user?;
+        let id = self.user_id()?;
+        if id == user.id() && self.hash_matches(&user.session_auth_hash()) {
+            Some(user)
+        } else {
+            self.flush();
+            None
+        }
+    }
+
+    /// After a password change, keeps this session logged in (Django's
+    /// `update_session_auth_hash`): stores the new hash under a new key. Every
+    /// other session of the user is logged out at its next request.
+    pub fn update_auth_hash<U: AuthUser>(&self, user: &U) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(user)?;
+        self.cycle_key();
+        self.insert(USER_HASH, user.session_auth_hash())?;
+        self.set_token_claims(Some(&value));
+        Ok(())
+    }
+
+    /// Recomputes the token's user fields and provider claims (after the
+    /// user's fields changed, for example). `None`: anonymous claims.
+    pub fn set_token_claims(&self, user: Option<&Value>) {
+        let fields = self.shared.codec.fields();
+        let mut claims = user.map(|u| fields.extract(u)).unwrap_or_default();
+        claims.extend(self.shared.provider.claims(fields, user));
+        self.insert_value(JWT_CLAIMS, Value::Object(claims));
+    }
+
+    fn hash_matches(&self, hash: &str) -> bool {
+        let stored: String = self.get(USER_HASH).unwrap_or_default();
+        stored.as_bytes().ct_eq(hash.as_bytes()).into()
+    }
+}

@@ -1,0 +1,418 @@
+//! The request/response engine: a sans-IO state machine.
+//!
+//! 1. [`SessionJwt::read_cookies`]: Cookie headers + `now` → [`Incoming`]
+//!    (the session key to load, if a cookie verified).
+//! 2. [`SessionJwt::open`]: the record the store returned → [`Session`].
+//! 3. [`SessionJwt::finish`]: the session after the handler + `now` →
+//!    [`Outcome`] (record to save, keys to delete, `Set-Cookie` to send).
+//!
+//! [`SessionJwt::load`] and [`SessionJwt::save`] run these steps against a
+//! [`SessionStore`] for adapters, which then only read the request, read the
+//! clock and write the response.
+
+use std::sync::Arc;
+
+use cookie::Cookie;
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{Builder, CookieSettings, SameSite};
+use crate::error::{StoreError, TokenError};
+use crate::fields::Provider;
+use crate::session::{EXPIRY, Expiry, JWT_CLAIMS, Session, SessionKey, State};
+use crate::store::{Record, SaveMode, SessionStore};
+use crate::token::{TokenCodec, VerifiedClaims};
+
+/// At most this many cookies of the session cookie's name are verified; a
+/// request with more is treated as anonymous (it is an attack, and each check
+/// costs a signature verification).
+pub const MAX_SESSION_COOKIES: usize = 8;
+
+/// The built configuration, and the engine. Cheap to clone; build it once at
+/// start.
+#[derive(Debug, Clone)]
+pub struct SessionJwt {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) codec: TokenCodec,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) provider: Provider,
+}
+
+/// What the request's cookies said: at most one verified token.
+#[derive(Debug)]
+#[must_use]
+pub struct Incoming {
+    token: Option<VerifiedClaims>,
+    cookie_present: bool,
+}
+
+impl Incoming {
+    /// The session key to load from the store, if a cookie verified.
+    #[must_use]
+    pub fn session_key(&self) -> Option<&SessionKey> {
+        self.token.as_ref().map(VerifiedClaims::session_key)
+    }
+
+    /// The verified claims, if a cookie verified (not yet checked against the
+    /// store).
+    #[must_use]
+    pub fn claims(&self) -> Option<&VerifiedClaims> {
+        self.token.as_ref()
+    }
+
+    /// Whether the request carried a cookie of the session cookie's name, valid
+    /// or not.
+    #[must_use]
+    pub fn cookie_present(&self) -> bool {
+        self.cookie_present
+    }
+}
+
+/// What to do with the cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CookieAction {
+    /// Send nothing.
+    None,
+    /// Send this cookie (a new or refreshed token).
+    Set(Cookie<'static>),
+    /// Send this removal cookie (empty value, expired).
+    Remove(Cookie<'static>),
+}
+
+impl CookieAction {
+    /// The `Set-Cookie` header value, if any.
+    #[must_use]
+    pub fn header_value(&self) -> Option<String> {
+        match self {
+            Self::None => None,
+            Self::Set(c) | Self::Remove(c) => Some(c.to_string()),
+        }
+    }
+}
+
+/// A record to write.
+#[derive(Debug, Clone)]
+pub struct Save {
+    /// Under this key.
+    pub key: SessionKey,
+    /// This record (its `expires` is the time-to-live).
+    pub record: Record,
+    /// Create (new key) or update (existing key).
+    pub mode: SaveMode,
+}
+
+/// Everything the adapter must do after the handler, in order: save, delete,
+/// then send the cookie.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Outcome {
+    /// The record to save, if any.
+    pub save: Option<Save>,
+    /// Records to delete (the old keys after `cycle_key`, `flush`, `logout`).
+    pub delete: Vec<SessionKey>,
+    /// The cookie to send.
+    pub cookie: CookieAction,
+    /// Whether the response depends on the cookie (`Vary: Cookie`).
+    pub vary_cookie: bool,
+}
+
+/// What the adapter writes into the response after [`SessionJwt::save`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct ResponseHeaders {
+    /// The `Set-Cookie` header value, if any.
+    pub set_cookie: Option<String>,
+    /// Whether to add `Vary: Cookie`.
+    pub vary_cookie: bool,
+}
+
+impl SessionJwt {
+    /// A builder with Django's defaults.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn new(codec: TokenCodec, cookie: CookieSettings, provider: Provider) -> Self {
+        Self { shared: Arc::new(Shared { codec, cookie, provider }) }
+    }
+
+    /// The token codec (to encode or verify tokens directly).
+    #[must_use]
+    pub fn codec(&self) -> &TokenCodec {
+        &self.shared.codec
+    }
+
+    /// The cookie settings.
+    #[must_use]
+    pub fn cookie_settings(&self) -> &CookieSettings {
+        &self.shared.cookie
+    }
+
+    /// The JWKS to publish (public keys only); `None` with HMAC keys.
+    #[must_use]
+    pub fn jwks(&self) -> Option<Value> {
+        self.shared.codec.keys().jwks()
+    }
+
+    /// Step 1: reads the session cookie from the request's `Cookie` header
+    /// values (bytes that are not UTF-8 are ignored). Cookies that do not
+    /// verify are ignored; one verified cookie, or several carrying the same
+    /// session key, is used; two carrying different keys make the visitor
+    /// anonymous (a cookie planted beside the real one never chooses the
+    /// session).
+    pub fn read_cookies<'a>(&self, headers: impl IntoIterator<Item = &'a [u8]>, now: OffsetDateTime) -> Incoming {
+        let name = self.shared.cookie.name.as_str();
+        let mut present = 0usize;
+        let mut chosen: Option<VerifiedClaims> = None;
+        let mut conflict = false;
+        let values = headers
+            .into_iter()
+            .filter_map(|h| std::str::from_utf8(h).ok())
+            .flat_map(|h| h.split(';'))
+            .filter_map(|pair| {
+                let (n, v) = pair.split_once('=')?;
+                (n.trim() == name).then(|| v.trim().trim_matches('"'))
+            });
+        for value in values {
+            present += 1;
+            if present > MAX_SESSION_COOKIES {
+                tracing::warn!(cookie = name, "too many session cookies; treated as anonymous");
+                return Incoming { token: None, cookie_present: true };
+            }
+            match self.shared.codec.verify(value, now) {
+                Ok(claims) => match &chosen {
+                    Some(c) if c.session_key() != claims.session_key() => conflict = true,
+                    Some(c) if c.issued_at() >= claims.issued_at() => {}
+                    _ => chosen = Some(claims),
+                },
+                Err(e) => tracing::debug!(reason = %e, "session cookie rejected"),
+            }
+        }
+        if conflict {
+            tracing::warn!(cookie = name, "two valid session cookies with different keys; treated as anonymous");
+            chosen = None;
+        }
+        Incoming { token: chosen, cookie_present: present > 0 }
+    }
+
+    /// Step 2: the session, from what the store returned for
+    /// [`Incoming::session_key`] (`None` if it holds nothing, or if there was
+    /// no key to load). A verified token whose record is gone is an anonymous
+    /// visitor: deleting the record revokes the cookie at once.
+    pub fn open(&self, incoming: Incoming, record: Option<Record>, now: OffsetDateTime) -> Session {
+        let record = record.filter(|r| !r.is_expired(now));
+        let state = match (incoming.token, record) {
+            (Some(token), Some(record)) => State {
+                key: Some(token.session_key().clone()),
+                items: record.items,
+                modified: false,
+                accessed: false,
+                stale: Vec::new(),
+                token: Some(token),
+                record_expires: Some(record.expires),
+                cookie_present: incoming.cookie_present,
+            },
+            _ => State {
+                key: None,
+                items: Map::new(),
+                modified: false,
+                accessed: false,
+                stale: Vec::new(),
+                token: None,
+                record_expires: None,
+                cookie_present: incoming.cookie_present,
+            },
+        };
+        Session::from_state(state, self.shared.clone())
+    }
+
+    /// A new, empty session (for tests and custom flows).
+    pub fn new_session(&self) -> Session {
+        self.open(Incoming { token: None, cookie_present: false }, None, OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Step 3: what to save, delete and send for `session` after the handler.
+    ///
+    /// - an empty session saves nothing; its old record is deleted, and a
+    ///   cookie the request carried is removed;
+    /// - a modified session (or any, with `save_every_request`) is saved
+    ///   under its key (a new one if it had none) and the cookie re-issued;
+    /// - otherwise the token is re-issued without a store write when it is
+    ///   past half of its lifetime or was signed by an older key.
+    ///
+    /// The session is marked saved: calling `finish` again gives nothing new.
+    pub fn finish(&self, session: &Session, now: OffsetDateTime) -> Result<Outcome, TokenError> {
+        let cfg = &self.shared.cookie;
+        let mut s = session.lock();
+        let mut delete = std::mem::take(&mut s.stale);
+        let vary_cookie = s.accessed || s.modified;
+
+        if s.items.is_empty() {
+            if let Some(key) = s.key.take() {
+                delete.push(key);
+            }
+            let cookie = if s.cookie_present {
+                s.cookie_present = false;
+                CookieAction::Remove(self.removal_cookie())
+            } else {
+                CookieAction::None
+            };
+            s.modified = false;
+            s.token = None;
+            return Ok(Outcome { save: None, delete, cookie, vary_cookie });
+        }
+
+        let expiry = s.items.get(EXPIRY).and_then(Expiry::from_value);
+        if s.modified || cfg.save_every_request || s.key.is_none() {
+            let (mode, key) = match &s.key {
+                Some(k) => (SaveMode::Update, k.clone()),
+                None => (SaveMode::Create, SessionKey::generate()),
+            };
+            let (max_age, expires) = self.lifetime(expiry, now);
+            let record = Record { items: s.items.clone(), expires };
+            let token = self.shared.codec.encode(&key, &self.token_claims(&s.items), now, Some(expires))?;
+            s.key = Some(key.clone());
+            s.modified = false;
+            s.record_expires = Some(expires);
+            let cookie = CookieAction::Set(self.cookie(token, max_age, now));
+            return Ok(Outcome { save: Some(Save { key, record, mode }), delete, cookie, vary_cookie: true });
+        }
+
+        // Unmodified: a sliding refresh of the token, without a store write.
+        let (Some(token), Some(key), Some(expires)) = (&s.token, &s.key, s.record_expires) else {
+            return Ok(Outcome { save: None, delete, cookie: CookieAction::None, vary_cookie });
+        };
+        let lifetime = self.shared.codec.settings().expires as i64;
+        let new_exp = (lifetime > 0).then(|| (now + Duration::seconds(lifetime)).min(expires));
+        let extends = match (new_exp, token.expires_at()) {
+            (Some(new), Some(old)) => new > old,
+            _ => false,
+        };
+        let refresh = (token.past_half_life(now) && extends) || !token.signed_with_current_key();
+        if !refresh {
+            return Ok(Outcome { save: None, delete, cookie: CookieAction::None, vary_cookie });
+        }
+        let value = self.shared.codec.encode(key, &self.token_claims(&s.items), now, Some(expires))?;
+        let max_age = match expiry {
+            Some(Expiry::OnBrowserClose) => None,
+            None if cfg.expire_at_browser_close => None,
+            _ => Some(expires - now),
+        };
+        let cookie = CookieAction::Set(self.cookie(value, max_age, now));
+        Ok(Outcome { save: None, delete, cookie, vary_cookie: true })
+    }
+
+    /// The cookie's `Max-Age` (`None`: browser session) and the record's
+    /// expiry, for a session saved at `now`.
+    fn lifetime(&self, expiry: Option<Expiry>, now: OffsetDateTime) -> (Option<Duration>, OffsetDateTime) {
+        let age = Duration::seconds(self.shared.cookie.age as i64);
+        match expiry {
+            Some(Expiry::OnBrowserClose) => (None, now + age),
+            Some(Expiry::After(d)) => (Some(d), now + d),
+            Some(Expiry::At(t)) => (Some((t - now).max(Duration::ZERO)), t.max(now)),
+            None if self.shared.cookie.expire_at_browser_close => (None, now + age),
+            None => (Some(age), now + age),
+        }
+    }
+
+    /// The claims for the token: the user's (stored at login) or, for an
+    /// anonymous session, the provider's.
+    fn token_claims(&self, items: &Map<String, Value>) -> Map<String, Value> {
+        match items.get(JWT_CLAIMS) {
+            Some(Value::Object(claims)) => claims.clone(),
+            _ => self.shared.provider.claims(self.shared.codec.fields(), None),
+        }
+    }
+
+    fn base_cookie(&self, value: String) -> cookie::CookieBuilder<'static> {
+        let cfg = &self.shared.cookie;
+        let mut c = Cookie::build((cfg.name.clone(), value))
+            .path(cfg.path.clone())
+            .http_only(cfg.http_only)
+            .secure(cfg.secure)
+            .same_site(match cfg.same_site {
+                SameSite::Lax => cookie::SameSite::Lax,
+                SameSite::Strict => cookie::SameSite::Strict,
+                SameSite::None => cookie::SameSite::None,
+            });
+        if let Some(d) = &cfg.domain {
+            c = c.domain(d.clone());
+        }
+        c
+    }
+
+    /// The session cookie carrying `token`, with `Max-Age` and `Expires`
+    /// unless it is a browser-session cookie.
+    fn cookie(&self, token: String, max_age: Option<Duration>, now: OffsetDateTime) -> Cookie<'static> {
+        let mut c = self.base_cookie(token);
+        if let Some(age) = max_age {
+            c = c.max_age(age).expires(now + age);
+        }
+        c.build()
+    }
+
+    /// A cookie that deletes the session cookie (as Django's `delete_cookie`).
+    #[must_use]
+    pub fn removal_cookie(&self) -> Cookie<'static> {
+        self.base_cookie(String::new())
+            .max_age(Duration::ZERO)
+            .expires(OffsetDateTime::UNIX_EPOCH)
+            .build()
+    }
+
+    /// Steps 1 and 2 against a store: verifies the cookies, loads the record.
+    /// A store failure is an error (answer 503), never an anonymous session.
+    pub async fn load<'a, S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+        headers: impl IntoIterator<Item = &'a [u8]>,
+        now: OffsetDateTime,
+    ) -> Result<Session, StoreError> {
+        let incoming = self.read_cookies(headers, now);
+        let record = match incoming.session_key() {
+            Some(key) => store.load(key, now).await?,
+            None => None,
+        };
+        Ok(self.open(incoming, record, now))
+    }
+
+    /// Step 3 against a store: saves, deletes, and returns the headers to
+    /// write. If the store fails, nothing is sent and the error is returned
+    /// (answer 503): the client keeps its cookie and the store keeps its data.
+    pub async fn save<S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<ResponseHeaders, StoreError> {
+        for _attempt in 0..3 {
+            let outcome = self.finish(session, now).map_err(|e| StoreError::Other(Box::new(e)))?;
+            let mut cookie = outcome.cookie;
+            if let Some(save) = &outcome.save {
+                if !store.save(&save.key, &save.record, save.mode, now).await? {
+                    match save.mode {
+                        // A key collision (about 2^-165): pick another key.
+                        SaveMode::Create => {
+                            let mut s = session.lock();
+                            s.key = None;
+                            s.modified = true;
+                            s.stale = outcome.delete;
+                            continue;
+                        }
+                        // Deleted meanwhile (a logout elsewhere): stay deleted.
+                        SaveMode::Update => cookie = CookieAction::None,
+                    }
+                }
+            }
+            for key in &outcome.delete {
+                store.delete(key).await?;
+            }
+            return Ok(ResponseHeaders { set_cookie: cookie.header_value(), vary_cookie: outcome.vary_cookie });
+        }
+        Err(StoreError::Other("could not find a free session key".into()))
+    }
+}

@@ -1,0 +1,155 @@
+//! Configuration from environment variables, with Django's setting names
+//! (the reference app's contract). Each error names its variable.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `SESSION_JWT_KEY` | HMAC secret text, PEM text, or the path of a PEM private key | a random secret, with a warning |
+//! | `SESSION_JWT_PUBLIC_KEY` | path of the matching PEM public key | derived |
+//! | `SESSION_JWT_ALG` | algorithm override | from the key |
+//! | `SESSION_JWT_KID` | the signing key's `kid` | none (HMAC), thumbprint |
+//! | `SESSION_JWT_EXPIRES` | token lifetime (s), `0`: no `exp` | `28800` |
+//! | `SESSION_COOKIE_NAME` | cookie name | `sessionid` |
+//! | `SESSION_COOKIE_AGE` | cookie and session lifetime (s) | `1209600` |
+//! | `SESSION_COOKIE_DOMAIN` | cookie domain | none |
+//! | `SESSION_COOKIE_PATH` | cookie path | `/` |
+//! | `SESSION_COOKIE_SECURE` | `1`: `Secure` | `0` |
+//! | `SESSION_COOKIE_SAMESITE` | `Lax`, `Strict`, `None` | `Lax` |
+//! | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | `1`: browser-session cookie | `0` |
+//! | `SESSION_SAVE_EVERY_REQUEST` | `1`: save on every request | `0` |
+//!
+//! `SESSION_JWT_KEY` is read as PEM text when it starts with `-----BEGIN`, as
+//! a file when a file of that name exists (or when it looks like a path:
+//! starts with `/` or `./`, or ends with `.pem` or `.key`, in which case a
+//! missing file is an error), and as secret text otherwise.
+
+use std::path::Path;
+
+use crate::config::{Builder, SameSite};
+use crate::error::ConfigError;
+use crate::key::{Algorithm, Key, Secret};
+
+/// A [`Builder`] from the process environment.
+pub fn from_env() -> Result<Builder, ConfigError> {
+    from_vars(|name| std::env::var(name).ok())
+}
+
+/// A [`Builder`] from variables given by `var` (for tests, or another
+/// source).
+pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, ConfigError> {
+    let get = |name: &str| var(name).filter(|v| !v.is_empty());
+    let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+        get(name)
+            .map(|v| v.trim().parse::<u64>().map_err(|_| ConfigError::invalid(name, format!("{v:?} is not a whole number of seconds"))))
+            .transpose()
+    };
+    let flag = |name: &'static str| -> Result<Option<bool>, ConfigError> {
+        get(name)
+            .map(|v| match v.trim() {
+                "1" | "true" | "True" | "yes" | "on" => Ok(true),
+                "0" | "false" | "False" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::invalid(name, format!("{v:?} is not 0 or 1"))),
+            })
+            .transpose()
+    };
+
+    let mut key = match get("SESSION_JWT_KEY") {
+        None => {
+            tracing::warn!(
+                "SESSION_JWT_KEY is not set: signing with a random secret made at start; \
+                 cookies will not survive a restart or verify at other instances"
+            );
+            Key::hmac(Secret::random(64)).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?
+        }
+        Some(v) => key_from_value(&v, get("SESSION_JWT_PUBLIC_KEY"))?,
+    };
+    if let Some(alg) = get("SESSION_JWT_ALG") {
+        let alg: Algorithm = alg.parse().map_err(|e: ConfigError| e.for_setting("SESSION_JWT_ALG"))?;
+        key = key.with_algorithm(alg).map_err(|e| e.for_setting("SESSION_JWT_ALG"))?;
+    }
+    if let Some(kid) = get("SESSION_JWT_KID") {
+        key = key.with_kid(Some(kid));
+    }
+    let mut b = Builder::default().with_key(key).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?;
+    if let Some(v) = number("SESSION_JWT_EXPIRES")? {
+        b = b.with_token_lifetime(v);
+    }
+    if let Some(v) = get("SESSION_COOKIE_NAME") {
+        b = b.with_cookie_name(v);
+    }
+    if let Some(v) = number("SESSION_COOKIE_AGE")? {
+        if v == 0 {
+            return Err(ConfigError::invalid("SESSION_COOKIE_AGE", "must be a positive number of seconds"));
+        }
+        b = b.with_cookie_age(v);
+    }
+    if let Some(v) = get("SESSION_COOKIE_DOMAIN") {
+        b = b.with_cookie_domain(v);
+    }
+    if let Some(v) = get("SESSION_COOKIE_PATH") {
+        b = b.with_cookie_path(v);
+    }
+    if let Some(v) = flag("SESSION_COOKIE_SECURE")? {
+        b = b.with_secure(v);
+    }
+    if let Some(v) = get("SESSION_COOKIE_SAMESITE") {
+        let s = match v.trim().to_ascii_lowercase().as_str() {
+            "lax" => SameSite::Lax,
+            "strict" => SameSite::Strict,
+            "none" => SameSite::None,
+            _ => return Err(ConfigError::invalid("SESSION_COOKIE_SAMESITE", format!("{v:?} is not Lax, Strict or None"))),
+        };
+        b = b.with_same_site(s);
+    }
+    if let Some(v) = flag("SESSION_EXPIRE_AT_BROWSER_CLOSE")? {
+        b = b.with_expire_at_browser_close(v);
+    }
+    if let Some(v) = flag("SESSION_SAVE_EVERY_REQUEST")? {
+        b = b.with_save_every_request(v);
+    }
+    Ok(b)
+}
+
+/// Maps a built configuration's error back to the variable that set it.
+pub fn variable_for(err: ConfigError) -> ConfigError {
+    let var = match err.setting() {
+        s if s.starts_with("cookie.name") => "SESSION_COOKIE_NAME",
+        s if s.starts_with("cookie.path") => "SESSION_COOKIE_PATH",
+        s if s.starts_with("cookie.domain") => "SESSION_COOKIE_DOMAIN",
+        s if s.starts_with("cookie.same_site") => "SESSION_COOKIE_SAMESITE",
+        s if s.starts_with("cookie.age") => "SESSION_COOKIE_AGE",
+        _ => return err,
+    };
+    err.for_setting(var)
+}
+
+fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
+    let looks_like_path =
+        v.starts_with('/') || v.starts_with("./") || v.ends_with(".pem") || v.ends_with(".key");
+    let pem = if v.trim_start().starts_with("-----BEGIN") {
+        Some(v.as_bytes().to_vec())
+    } else if looks_like_path || Path::new(v).is_file() {
+        Some(crate::key::read_file(Path::new(v)).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?)
+    } else {
+        None
+    };
+    let Some(pem) = pem else {
+        if public.is_some() {
+            return Err(ConfigError::invalid("SESSION_JWT_PUBLIC_KEY", "an HMAC secret has no public key"));
+        }
+        return Key::hmac(Secret::from(v)).map_err(|e| e.for_setting("SESSION_JWT_KEY"));
+    };
+    let key = match public {
+        Some(path) => {
+            let public = crate::key::read_file(Path::new(&path)).map_err(|e| e.for_setting("SESSION_JWT_PUBLIC_KEY"))?;
+            Key::from_pem_pair(&pem, &public).map_err(|e| match e.setting() {
+                "public_key" => e.for_setting("SESSION_JWT_PUBLIC_KEY"),
+                _ => e.for_setting("SESSION_JWT_KEY"),
+            })?
+        }
+        None => Key::from_pem(&pem).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?,
+    };
+    if !key.can_sign() {
+        return Err(ConfigError::key("SESSION_JWT_KEY", "a public key cannot sign; give the private key"));
+    }
+    Ok(key)
+}

@@ -1,0 +1,352 @@
+//! The session a handler reads and writes: a key, a JSON map of items, an
+//! optional expiry override, and the flags that decide what is saved and sent.
+//!
+//! A [`Session`] is a cheap, shared handle (like tower-sessions'): adapters
+//! hand clones to handlers and read the state back after the handler ran.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroize;
+
+use crate::Shared;
+use crate::token::VerifiedClaims;
+
+/// Item holding the logged-in user's id (Django's `_auth_user_id`).
+pub const USER_ID: &str = "_auth_user_id";
+/// Item holding the user's session auth hash (Django's `_auth_user_hash`).
+pub const USER_HASH: &str = "_auth_user_hash";
+/// Item holding the per-session expiry override (Django's `_session_expiry`).
+pub const EXPIRY: &str = "_session_expiry";
+/// Item holding the user's token claims, computed at login.
+pub const JWT_CLAIMS: &str = "_jwt_claims";
+
+const KEY_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+const KEY_LEN: usize = 32;
+
+/// A session key: 32 characters of `[a-z0-9]` from the OS CSPRNG (165 bits),
+/// as Django's. Compared in constant time, zeroized on drop, and never shown
+/// by `Debug`.
+#[derive(Clone, Eq)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    /// A new random key.
+    ///
+    /// # Panics
+    /// If the operating system has no random source.
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut out = String::with_capacity(KEY_LEN);
+        let mut buf = [0u8; 64];
+        while out.len() < KEY_LEN {
+            getrandom::fill(&mut buf).expect("the OS random number generator failed");
+            // Rejection sampling: 252 = 7 * 36, so every character is equally likely.
+            for b in buf.iter().filter(|b| **b < 252) {
+                if out.len() == KEY_LEN {
+                    break;
+                }
+                out.push(KEY_CHARS[(*b % 36) as usize] as char);
+            }
+        }
+        buf.zeroize();
+        Self(out)
+    }
+
+    /// A key read from outside (a token, a store): 8 to 128 characters of
+    /// `[A-Za-z0-9_-]`, so that it is safe in any store's key space.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (8..=128).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// The key itself, for a store or a token. Never log it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Hash for SessionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey([REDACTED])")
+    }
+}
+
+impl Drop for SessionKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// When a session ends (Django's `set_expiry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// When the browser closes: a cookie without `Max-Age`; the server keeps
+    /// the session for the configured cookie age.
+    OnBrowserClose,
+    /// This long after the session is saved.
+    After(Duration),
+    /// At this moment.
+    At(OffsetDateTime),
+}
+
+impl Expiry {
+    fn to_value(self) -> Value {
+        match self {
+            Self::OnBrowserClose => 0.into(),
+            Self::After(d) => d.whole_seconds().max(1).into(),
+            Self::At(t) => t
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("an OffsetDateTime formats as RFC 3339")
+                .into(),
+        }
+    }
+
+    pub(crate) fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Number(n) => match n.as_i64()? {
+                0 => Some(Self::OnBrowserClose),
+                s if s > 0 => Some(Self::After(Duration::seconds(s))),
+                _ => None,
+            },
+            Value::String(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(Self::At),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The key of the stored record in use; `None` until a new one is made.
+    pub(crate) key: Option<SessionKey>,
+    pub(crate) items: Map<String, Value>,
+    pub(crate) modified: bool,
+    pub(crate) accessed: bool,
+    /// Keys whose records must be deleted (after `cycle_key`, `flush`).
+    pub(crate) stale: Vec<SessionKey>,
+    /// The request's verified token, when its session was found.
+    pub(crate) token: Option<VerifiedClaims>,
+    /// The server-side expiry of the loaded record.
+    pub(crate) record_expires: Option<OffsetDateTime>,
+    /// Whether the request carried a cookie of the session cookie's name.
+    pub(crate) cookie_present: bool,
+}
+
+/// A session: a shared handle, cheap to clone. Reads mark it accessed;
+/// writes mark it modified, which makes the engine save it and re-issue the
+/// cookie.
+#[derive(Clone)]
+pub struct Session {
+    state: Arc<Mutex<State>>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.lock();
+        f.debug_struct("Session")
+            .field("has_key", &s.key.is_some())
+            .field("items", &s.items.len())
+            .field("modified", &s.modified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn from_state(state: State, shared: Arc<Shared>) -> Self {
+        Self { state: Arc::new(Mutex::new(state)), shared }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // Every mutation below completes under the lock; a panic elsewhere
+        // cannot leave the state half-updated.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An item, deserialized; `None` if absent or of another type.
+    #[must_use]
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let v = self.get_value(name)?;
+        serde_json::from_value(v).ok()
+    }
+
+    /// An item as JSON.
+    #[must_use]
+    pub fn get_value(&self, name: &str) -> Option<Value> {
+        let mut s = self.lock();
+        s.accessed = true;
+        s.items.get(name).cloned()
+    }
+
+    /// Stores an item.
+    pub fn insert<T: Serialize>(&self, name: impl Into<String>, value: T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(value)?;
+        self.insert_value(name, value);
+        Ok(())
+    }
+
+    /// Stores an item given as JSON.
+    pub fn insert_value(&self, name: impl Into<String>, value: Value) {
+        let mut s = self.lock();
+        s.accessed = true;
+        s.modified = true;
+        s.items.insert(name.into(), value);
+    }
+
+    /// Removes an item, returning it.
+    pub fn remove(&self, name: &str) -> Option<Value> {
+        let mut s = self.lock();
+        s.accessed = true;
+        let old = s.items.remove(name);
+        s.modified |= old.is_some();
+        old
+    }
+
+    /// All items, internal ones (`_`-prefixed) included.
+    #[must_use]
+    pub fn items(&self) -> Map<String, Value> {
+        let mut s = self.lock();
+        s.accessed = true;
+        s.items.clone()
+    }
+
+    /// The items without internal ones (names starting with `_`).
+    #[must_use]
+    pub fn public_items(&self) -> Map<String, Value> {
+        let mut items = self.items();
+        items.retain(|k, _| !k.starts_with('_'));
+        items
+    }
+
+    /// Whether the session holds no item.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
+    }
+
+    /// Whether the session was changed during this request.
+    #[must_use]
+    pub fn is_modified(&self) -> bool {
+        self.lock().modified
+    }
+
+    /// Removes every item; the key stays (Django's `clear`).
+    pub fn clear(&self) {
+        let mut s = self.lock();
+        s.accessed = true;
+        s.modified = true;
+        s.items.clear();
+    }
+
+    /// Deletes the session and starts an empty one with a new key (Django's
+    /// `flush`): the old cookie stops working at once.
+    pub fn flush(&self) {
+        let mut s = self.lock();
+        s.items.clear();
+        s.accessed = true;
+        s.modified = true;
+        if let Some(old) = s.key.take() {
+            s.stale.push(old);
+        }
+        s.token = None;
+    }
+
+    /// Keeps the items under a new key and deletes the old record (Django's
+    /// `cycle_key`, against session fixation).
+    pub fn cycle_key(&self) {
+        let mut s = self.lock();
+        s.modified = true;
+        if let Some(old) = s.key.take() {
+            s.stale.push(old);
+        }
+    }
+
+    /// Overrides when this session ends; `None` returns to the configured
+    /// default.
+    pub fn set_expiry(&self, expiry: Option<Expiry>) {
+        match expiry {
+            Some(e) => self.insert_value(EXPIRY, e.to_value()),
+            None => {
+                self.remove(EXPIRY);
+            }
+        }
+    }
+
+    /// The expiry override, if any.
+    #[must_use]
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.lock().items.get(EXPIRY).and_then(Expiry::from_value)
+    }
+
+    /// The verified claims of the request's cookie, when it verified and its
+    /// session exists in the store; `None` otherwise (and after `flush`).
+    #[must_use]
+    pub fn claims(&self) -> Option<VerifiedClaims> {
+        self.lock().token.clone()
+    }
+
+    /// The current key, if the session has been stored under one. Never log
+    /// it.
+    #[must_use]
+    pub fn key(&self) -> Option<SessionKey> {
+        self.lock().key.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_32_chars_of_a_z_0_9_and_distinct() {
+        let a = SessionKey::generate();
+        let b = SessionKey::generate();
+        assert_eq!(a.expose().len(), 32);
+        assert!(a.expose().bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_ne!(a, b);
+        assert_eq!(format!("{a:?}"), "SessionKey([REDACTED])");
+    }
+
+    #[test]
+    fn parse_rejects_unsafe_keys() {
+        assert!(SessionKey::parse("abcdefgh").is_some());
+        assert!(SessionKey::parse("short").is_none());
+        assert!(SessionKey::parse("has space inside").is_none());
+        assert!(SessionKey::parse("colon:in:redis:key").is_none());
+        assert!(SessionKey::parse(&"a".repeat(129)).is_none());
+    }
+
+    #[test]
+    fn expiry_round_trips_through_items() {
+        for e in [
+            Expiry::OnBrowserClose,
+            Expiry::After(Duration::seconds(60)),
+            Expiry::At(time::macros::datetime!(2030-01-01 0:00 UTC)),
+        ] {
+            assert_eq!(Expiry::from_value(&e.to_value()), Some(e));
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! session-jwt-poem (work in progress).

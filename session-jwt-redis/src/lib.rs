@@ -1,0 +1,1 @@
+//! session-jwt-redis (work in progress).
