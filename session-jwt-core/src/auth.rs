@@ -34,8 +34,12 @@ pub trait AuthUser: Serialize {
 pub fn session_auth_hash(secret: &[u8], password_hash: &str) -> String {
     let key = PKey::hmac(secret).expect("an HMAC key from bytes");
     let mut signer = Signer::new(MessageDigest::sha256(), &key).expect("HMAC-SHA256 is available");
-    signer.update(b"session-jwt.auth.session_auth_hash\0").expect("HMAC update");
-    signer.update(password_hash.as_bytes()).expect("HMAC update");
+    signer
+        .update(b"session-jwt.auth.session_auth_hash\0")
+        .expect("HMAC update");
+    signer
+        .update(password_hash.as_bytes())
+        .expect("HMAC update");
     let mac = signer.sign_to_vec().expect("HMAC sign");
     mac.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -47,7 +51,9 @@ impl Session {
     /// user's token fields and provider claims for the next tokens.
     pub fn login<U: AuthUser>(&self, user: &U) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(user)?;
-        let same_user = self.get::<String>(USER_ID).is_some_and(|id| id == user.id())
+        let same_user = self
+            .get::<String>(USER_ID)
+            .is_some_and(|id| id == user.id())
             && self.hash_matches(&user.session_auth_hash());
         if self.get_value(USER_ID).is_some() && !same_user {
             self.flush();
@@ -112,5 +118,76 @@ impl Session {
     fn hash_matches(&self, hash: &str) -> bool {
         let stored: String = self.get(USER_HASH).unwrap_or_default();
         stored.as_bytes().ct_eq(hash.as_bytes()).into()
+    }
+}
+
+/// Where a login-required page redirects an anonymous visitor (Django's
+/// `redirect_to_login`): `login_url?next=` and the page's path (with its
+/// query), percent-encoded except `/`.
+#[must_use]
+pub fn login_redirect(login_url: &str, path_and_query: &str) -> String {
+    let mut out = String::with_capacity(login_url.len() + path_and_query.len() + 8);
+    out.push_str(login_url);
+    out.push(if login_url.contains('?') { '&' } else { '?' });
+    out.push_str("next=");
+    for b in path_and_query.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `next` if it is a safe place to redirect to after login: a local path
+/// (one leading `/`, not `//` or `/\`, no scheme, no control characters).
+/// Anything else is `None` (an open redirect otherwise).
+#[must_use]
+pub fn safe_next(next: &str) -> Option<&str> {
+    let b = next.as_bytes();
+    let local = b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    local.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_encodes_the_path() {
+        assert_eq!(login_redirect("/login", "/me"), "/login?next=/me");
+        assert_eq!(
+            login_redirect("/login", "/a b?x=1&y=2"),
+            "/login?next=/a%20b%3Fx%3D1%26y%3D2"
+        );
+        assert_eq!(login_redirect("/login?x=1", "/me"), "/login?x=1&next=/me");
+    }
+
+    #[test]
+    fn only_local_paths_are_safe() {
+        assert_eq!(safe_next("/me"), Some("/me"));
+        assert_eq!(safe_next("/a?b=c"), Some("/a?b=c"));
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "https://evil.com",
+            "evil",
+            "",
+            "/\nx",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn auth_hash_is_keyed_and_hex() {
+        let a = session_auth_hash(b"k1", "pbkdf2$x");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, session_auth_hash(b"k2", "pbkdf2$x"));
+        assert_ne!(a, session_auth_hash(b"k1", "pbkdf2$y"));
     }
 }

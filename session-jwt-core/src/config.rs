@@ -67,15 +67,28 @@ impl CookieSettings {
     fn check(&self) -> Result<(), ConfigError> {
         let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if self.name.is_empty() || !self.name.chars().all(token_char) {
-            return Err(ConfigError::invalid("cookie.name", format!("{:?} is not a valid cookie name", self.name)));
+            return Err(ConfigError::invalid(
+                "cookie.name",
+                format!("{:?} is not a valid cookie name", self.name),
+            ));
         }
         if self.age == 0 || self.age > i64::MAX as u64 / 2 {
-            return Err(ConfigError::invalid("cookie.age", "must be a positive number of seconds"));
+            return Err(ConfigError::invalid(
+                "cookie.age",
+                "must be a positive number of seconds",
+            ));
         }
         if !self.path.starts_with('/') || self.path.contains(';') {
-            return Err(ConfigError::invalid("cookie.path", "must start with / and contain no ;"));
+            return Err(ConfigError::invalid(
+                "cookie.path",
+                "must start with / and contain no ;",
+            ));
         }
-        if self.domain.as_deref().is_some_and(|d| d.is_empty() || d.contains([';', ' ', ','])) {
+        if self
+            .domain
+            .as_deref()
+            .is_some_and(|d| d.is_empty() || d.contains([';', ' ', ',']))
+        {
             return Err(ConfigError::invalid("cookie.domain", "not a valid domain"));
         }
         if self.same_site == SameSite::None && !self.secure {
@@ -116,9 +129,14 @@ impl KeySettings {
         let at = |setting: &'static str| move |e: ConfigError| e.for_setting(setting);
         let signing = match (&self.secret, &self.private_key) {
             (Some(_), Some(_)) => {
-                return Err(ConfigError::invalid("key.secret", "give key.secret or key.private_key, not both"));
+                return Err(ConfigError::invalid(
+                    "key.secret",
+                    "give key.secret or key.private_key, not both",
+                ));
             }
-            (Some(secret), None) => Some(Key::hmac(Secret::from(secret.as_str())).map_err(at("key.secret"))?),
+            (Some(secret), None) => {
+                Some(Key::hmac(Secret::from(secret.as_str())).map_err(at("key.secret"))?)
+            }
             (None, Some(path)) => {
                 let private = crate::key::read_file(path).map_err(at("key.private_key"))?;
                 let key = match &self.public_key {
@@ -132,7 +150,10 @@ impl KeySettings {
                     None => Key::from_pem(&private).map_err(at("key.private_key"))?,
                 };
                 if !key.can_sign() {
-                    return Err(ConfigError::key("key.private_key", "this is a public key; a private key is needed to sign"));
+                    return Err(ConfigError::key(
+                        "key.private_key",
+                        "this is a public key; a private key is needed to sign",
+                    ));
                 }
                 Some(key)
             }
@@ -155,7 +176,9 @@ impl KeySettings {
         for path in &self.verification_keys {
             let key = Key::from_pem_file(path).map_err(at("key.verification_keys"))?;
             extra.push(match self.algorithm {
-                Some(alg) if key.algorithm().is_hmac() == alg.is_hmac() => key.with_algorithm(alg).map_err(at("key.algorithm"))?,
+                Some(alg) if key.algorithm().is_hmac() == alg.is_hmac() => {
+                    key.with_algorithm(alg).map_err(at("key.algorithm"))?
+                }
                 _ => key,
             });
         }
@@ -168,7 +191,10 @@ impl KeySettings {
             None => {
                 let mut keys = extra.drain(..1.min(extra.len()));
                 let first = keys.next().ok_or_else(|| {
-                    ConfigError::invalid("key", "no key configured: set key.secret, key.private_key or key.jwks")
+                    ConfigError::invalid(
+                        "key",
+                        "no key configured: set key.secret, key.private_key or key.jwks",
+                    )
                 })?;
                 drop(keys);
                 KeyRing::verify_only([first])?
@@ -222,7 +248,10 @@ pub struct Builder {
 impl Builder {
     /// A builder from loaded settings.
     pub fn from_settings(settings: Settings) -> Self {
-        Self { settings, ..Self::default() }
+        Self {
+            settings,
+            ..Self::default()
+        }
     }
 
     /// Signs and verifies with `key`.
@@ -348,7 +377,13 @@ impl Builder {
     /// Checks everything and builds. Key files named in the settings are read
     /// now.
     pub fn build(self) -> Result<SessionJwt, ConfigError> {
-        let Settings { cookie, jwt, key, fields, session_field } = self.settings;
+        let Settings {
+            cookie,
+            jwt,
+            key,
+            fields,
+            session_field,
+        } = self.settings;
         cookie.check()?;
         let keys = match self.keys {
             Some(k) => k,
@@ -356,7 +391,11 @@ impl Builder {
         };
         let fields = Fields::new(fields, session_field)?;
         let codec = TokenCodec::new(keys, fields, jwt)?;
-        Ok(SessionJwt::new(codec, cookie, self.provider.unwrap_or(Provider(None))))
+        Ok(SessionJwt::new(
+            codec,
+            cookie,
+            self.provider.unwrap_or(Provider(None)),
+        ))
     }
 }
 
@@ -371,7 +410,10 @@ mod tests {
     #[test]
     fn defaults_are_djangos() {
         let c = CookieSettings::default();
-        assert_eq!((c.name.as_str(), c.age, c.path.as_str()), ("sessionid", 1_209_600, "/"));
+        assert_eq!(
+            (c.name.as_str(), c.age, c.path.as_str()),
+            ("sessionid", 1_209_600, "/")
+        );
         assert!(c.http_only && !c.secure && !c.expire_at_browser_close && !c.save_every_request);
         assert_eq!(c.same_site, SameSite::Lax);
         assert_eq!(Settings::default().session_field, "sk");
@@ -396,7 +438,15 @@ mod tests {
         }
         let err = SessionJwt::builder().build().unwrap_err();
         assert_eq!(err.setting(), "key");
-        assert!(SessionJwt::builder().with_key(secret()).unwrap().with_same_site(SameSite::None).with_secure(true).build().is_ok());
+        assert!(
+            SessionJwt::builder()
+                .with_key(secret())
+                .unwrap()
+                .with_same_site(SameSite::None)
+                .with_secure(true)
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -417,6 +467,9 @@ mod tests {
         let err = Builder::from_settings(s).build().unwrap_err();
         assert_eq!(err.setting(), "key.secret");
         assert!(err.to_string().contains("32 bytes"), "{err}");
-        assert!(!err.to_string().contains("short"), "the secret leaked into the error");
+        assert!(
+            !err.to_string().contains("short"),
+            "the secret leaked into the error"
+        );
     }
 }

@@ -137,7 +137,13 @@ impl SessionJwt {
     }
 
     pub(crate) fn new(codec: TokenCodec, cookie: CookieSettings, provider: Provider) -> Self {
-        Self { shared: Arc::new(Shared { codec, cookie, provider }) }
+        Self {
+            shared: Arc::new(Shared {
+                codec,
+                cookie,
+                provider,
+            }),
+        }
     }
 
     /// The token codec (to encode or verify tokens directly).
@@ -164,7 +170,11 @@ impl SessionJwt {
     /// session key, is used; two carrying different keys make the visitor
     /// anonymous (a cookie planted beside the real one never chooses the
     /// session).
-    pub fn read_cookies<'a>(&self, headers: impl IntoIterator<Item = &'a [u8]>, now: OffsetDateTime) -> Incoming {
+    pub fn read_cookies<'a>(
+        &self,
+        headers: impl IntoIterator<Item = &'a [u8]>,
+        now: OffsetDateTime,
+    ) -> Incoming {
         let name = self.shared.cookie.name.as_str();
         let mut present = 0usize;
         let mut chosen: Option<VerifiedClaims> = None;
@@ -180,8 +190,14 @@ impl SessionJwt {
         for value in values {
             present += 1;
             if present > MAX_SESSION_COOKIES {
-                tracing::warn!(cookie = name, "too many session cookies; treated as anonymous");
-                return Incoming { token: None, cookie_present: true };
+                tracing::warn!(
+                    cookie = name,
+                    "too many session cookies; treated as anonymous"
+                );
+                return Incoming {
+                    token: None,
+                    cookie_present: true,
+                };
             }
             match self.shared.codec.verify(value, now) {
                 Ok(claims) => match &chosen {
@@ -193,10 +209,16 @@ impl SessionJwt {
             }
         }
         if conflict {
-            tracing::warn!(cookie = name, "two valid session cookies with different keys; treated as anonymous");
+            tracing::warn!(
+                cookie = name,
+                "two valid session cookies with different keys; treated as anonymous"
+            );
             chosen = None;
         }
-        Incoming { token: chosen, cookie_present: present > 0 }
+        Incoming {
+            token: chosen,
+            cookie_present: present > 0,
+        }
     }
 
     /// Step 2: the session, from what the store returned for
@@ -232,7 +254,14 @@ impl SessionJwt {
 
     /// A new, empty session (for tests and custom flows).
     pub fn new_session(&self) -> Session {
-        self.open(Incoming { token: None, cookie_present: false }, None, OffsetDateTime::UNIX_EPOCH)
+        self.open(
+            Incoming {
+                token: None,
+                cookie_present: false,
+            },
+            None,
+            OffsetDateTime::UNIX_EPOCH,
+        )
     }
 
     /// Step 3: what to save, delete and send for `session` after the handler.
@@ -263,7 +292,12 @@ impl SessionJwt {
             };
             s.modified = false;
             s.token = None;
-            return Ok(Outcome { save: None, delete, cookie, vary_cookie });
+            return Ok(Outcome {
+                save: None,
+                delete,
+                cookie,
+                vary_cookie,
+            });
         }
 
         let expiry = s.items.get(EXPIRY).and_then(Expiry::from_value);
@@ -273,18 +307,34 @@ impl SessionJwt {
                 None => (SaveMode::Create, SessionKey::generate()),
             };
             let (max_age, expires) = self.lifetime(expiry, now);
-            let record = Record { items: s.items.clone(), expires };
-            let token = self.shared.codec.encode(&key, &self.token_claims(&s.items), now, Some(expires))?;
+            let record = Record {
+                items: s.items.clone(),
+                expires,
+            };
+            let token =
+                self.shared
+                    .codec
+                    .encode(&key, &self.token_claims(&s.items), now, Some(expires))?;
             s.key = Some(key.clone());
             s.modified = false;
             s.record_expires = Some(expires);
             let cookie = CookieAction::Set(self.cookie(token, max_age, now));
-            return Ok(Outcome { save: Some(Save { key, record, mode }), delete, cookie, vary_cookie: true });
+            return Ok(Outcome {
+                save: Some(Save { key, record, mode }),
+                delete,
+                cookie,
+                vary_cookie: true,
+            });
         }
 
         // Unmodified: a sliding refresh of the token, without a store write.
         let (Some(token), Some(key), Some(expires)) = (&s.token, &s.key, s.record_expires) else {
-            return Ok(Outcome { save: None, delete, cookie: CookieAction::None, vary_cookie });
+            return Ok(Outcome {
+                save: None,
+                delete,
+                cookie: CookieAction::None,
+                vary_cookie,
+            });
         };
         let lifetime = self.shared.codec.settings().expires as i64;
         let new_exp = (lifetime > 0).then(|| (now + Duration::seconds(lifetime)).min(expires));
@@ -294,21 +344,38 @@ impl SessionJwt {
         };
         let refresh = (token.past_half_life(now) && extends) || !token.signed_with_current_key();
         if !refresh {
-            return Ok(Outcome { save: None, delete, cookie: CookieAction::None, vary_cookie });
+            return Ok(Outcome {
+                save: None,
+                delete,
+                cookie: CookieAction::None,
+                vary_cookie,
+            });
         }
-        let value = self.shared.codec.encode(key, &self.token_claims(&s.items), now, Some(expires))?;
+        let value =
+            self.shared
+                .codec
+                .encode(key, &self.token_claims(&s.items), now, Some(expires))?;
         let max_age = match expiry {
             Some(Expiry::OnBrowserClose) => None,
             None if cfg.expire_at_browser_close => None,
             _ => Some(expires - now),
         };
         let cookie = CookieAction::Set(self.cookie(value, max_age, now));
-        Ok(Outcome { save: None, delete, cookie, vary_cookie: true })
+        Ok(Outcome {
+            save: None,
+            delete,
+            cookie,
+            vary_cookie: true,
+        })
     }
 
     /// The cookie's `Max-Age` (`None`: browser session) and the record's
     /// expiry, for a session saved at `now`.
-    fn lifetime(&self, expiry: Option<Expiry>, now: OffsetDateTime) -> (Option<Duration>, OffsetDateTime) {
+    fn lifetime(
+        &self,
+        expiry: Option<Expiry>,
+        now: OffsetDateTime,
+    ) -> (Option<Duration>, OffsetDateTime) {
         let age = Duration::seconds(self.shared.cookie.age as i64);
         match expiry {
             Some(Expiry::OnBrowserClose) => (None, now + age),
@@ -324,7 +391,10 @@ impl SessionJwt {
     fn token_claims(&self, items: &Map<String, Value>) -> Map<String, Value> {
         match items.get(JWT_CLAIMS) {
             Some(Value::Object(claims)) => claims.clone(),
-            _ => self.shared.provider.claims(self.shared.codec.fields(), None),
+            _ => self
+                .shared
+                .provider
+                .claims(self.shared.codec.fields(), None),
         }
     }
 
@@ -347,7 +417,12 @@ impl SessionJwt {
 
     /// The session cookie carrying `token`, with `Max-Age` and `Expires`
     /// unless it is a browser-session cookie.
-    fn cookie(&self, token: String, max_age: Option<Duration>, now: OffsetDateTime) -> Cookie<'static> {
+    fn cookie(
+        &self,
+        token: String,
+        max_age: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Cookie<'static> {
         let mut c = self.base_cookie(token);
         if let Some(age) = max_age {
             c = c.max_age(age).expires(now + age);
@@ -390,7 +465,9 @@ impl SessionJwt {
         now: OffsetDateTime,
     ) -> Result<ResponseHeaders, StoreError> {
         for _attempt in 0..3 {
-            let outcome = self.finish(session, now).map_err(|e| StoreError::Other(Box::new(e)))?;
+            let outcome = self
+                .finish(session, now)
+                .map_err(|e| StoreError::Other(Box::new(e)))?;
             let mut cookie = outcome.cookie;
             if let Some(save) = &outcome.save {
                 if !store.save(&save.key, &save.record, save.mode, now).await? {
@@ -411,8 +488,13 @@ impl SessionJwt {
             for key in &outcome.delete {
                 store.delete(key).await?;
             }
-            return Ok(ResponseHeaders { set_cookie: cookie.header_value(), vary_cookie: outcome.vary_cookie });
+            return Ok(ResponseHeaders {
+                set_cookie: cookie.header_value(),
+                vary_cookie: outcome.vary_cookie,
+            });
         }
-        Err(StoreError::Other("could not find a free session key".into()))
+        Err(StoreError::Other(
+            "could not find a free session key".into(),
+        ))
     }
 }

@@ -39,7 +39,11 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, Config
     let get = |name: &str| var(name).filter(|v| !v.is_empty());
     let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
         get(name)
-            .map(|v| v.trim().parse::<u64>().map_err(|_| ConfigError::invalid(name, format!("{v:?} is not a whole number of seconds"))))
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| {
+                    ConfigError::invalid(name, format!("{v:?} is not a whole number of seconds"))
+                })
+            })
             .transpose()
     };
     let flag = |name: &'static str| -> Result<Option<bool>, ConfigError> {
@@ -63,13 +67,19 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, Config
         Some(v) => key_from_value(&v, get("SESSION_JWT_PUBLIC_KEY"))?,
     };
     if let Some(alg) = get("SESSION_JWT_ALG") {
-        let alg: Algorithm = alg.parse().map_err(|e: ConfigError| e.for_setting("SESSION_JWT_ALG"))?;
-        key = key.with_algorithm(alg).map_err(|e| e.for_setting("SESSION_JWT_ALG"))?;
+        let alg: Algorithm = alg
+            .parse()
+            .map_err(|e: ConfigError| e.for_setting("SESSION_JWT_ALG"))?;
+        key = key
+            .with_algorithm(alg)
+            .map_err(|e| e.for_setting("SESSION_JWT_ALG"))?;
     }
     if let Some(kid) = get("SESSION_JWT_KID") {
         key = key.with_kid(Some(kid));
     }
-    let mut b = Builder::default().with_key(key).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?;
+    let mut b = Builder::default()
+        .with_key(key)
+        .map_err(|e| e.for_setting("SESSION_JWT_KEY"))?;
     if let Some(v) = number("SESSION_JWT_EXPIRES")? {
         b = b.with_token_lifetime(v);
     }
@@ -78,7 +88,10 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, Config
     }
     if let Some(v) = number("SESSION_COOKIE_AGE")? {
         if v == 0 {
-            return Err(ConfigError::invalid("SESSION_COOKIE_AGE", "must be a positive number of seconds"));
+            return Err(ConfigError::invalid(
+                "SESSION_COOKIE_AGE",
+                "must be a positive number of seconds",
+            ));
         }
         b = b.with_cookie_age(v);
     }
@@ -96,7 +109,12 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, Config
             "lax" => SameSite::Lax,
             "strict" => SameSite::Strict,
             "none" => SameSite::None,
-            _ => return Err(ConfigError::invalid("SESSION_COOKIE_SAMESITE", format!("{v:?} is not Lax, Strict or None"))),
+            _ => {
+                return Err(ConfigError::invalid(
+                    "SESSION_COOKIE_SAMESITE",
+                    format!("{v:?} is not Lax, Strict or None"),
+                ));
+            }
         };
         b = b.with_same_site(s);
     }
@@ -134,13 +152,17 @@ fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
     };
     let Some(pem) = pem else {
         if public.is_some() {
-            return Err(ConfigError::invalid("SESSION_JWT_PUBLIC_KEY", "an HMAC secret has no public key"));
+            return Err(ConfigError::invalid(
+                "SESSION_JWT_PUBLIC_KEY",
+                "an HMAC secret has no public key",
+            ));
         }
         return Key::hmac(Secret::from(v)).map_err(|e| e.for_setting("SESSION_JWT_KEY"));
     };
     let key = match public {
         Some(path) => {
-            let public = crate::key::read_file(Path::new(&path)).map_err(|e| e.for_setting("SESSION_JWT_PUBLIC_KEY"))?;
+            let public = crate::key::read_file(Path::new(&path))
+                .map_err(|e| e.for_setting("SESSION_JWT_PUBLIC_KEY"))?;
             Key::from_pem_pair(&pem, &public).map_err(|e| match e.setting() {
                 "public_key" => e.for_setting("SESSION_JWT_PUBLIC_KEY"),
                 _ => e.for_setting("SESSION_JWT_KEY"),
@@ -149,7 +171,10 @@ fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
         None => Key::from_pem(&pem).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?,
     };
     if !key.can_sign() {
-        return Err(ConfigError::key("SESSION_JWT_KEY", "a public key cannot sign; give the private key"));
+        return Err(ConfigError::key(
+            "SESSION_JWT_KEY",
+            "a public key cannot sign; give the private key",
+        ));
     }
     Ok(key)
 }

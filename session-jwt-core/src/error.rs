@@ -45,11 +45,18 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid { setting: setting.into(), reason: reason.into() }
+        Self::Invalid {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn key(setting: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Key { setting: setting.into(), reason: reason.into(), source: None }
+        Self::Key {
+            setting: setting.into(),
+            reason: reason.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn key_source(
@@ -57,16 +64,20 @@ impl ConfigError {
         reason: impl Into<String>,
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
-        Self::Key { setting: setting.into(), reason: reason.into(), source: Some(Box::new(source)) }
+        Self::Key {
+            setting: setting.into(),
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
     }
 
     /// The name of the setting this error is about.
     #[must_use]
     pub fn setting(&self) -> &str {
         match self {
-            Self::Invalid { setting, .. } | Self::Key { setting, .. } | Self::Io { setting, .. } => {
-                setting
-            }
+            Self::Invalid { setting, .. }
+            | Self::Key { setting, .. }
+            | Self::Io { setting, .. } => setting,
         }
     }
 
@@ -75,7 +86,9 @@ impl ConfigError {
     #[must_use]
     pub fn for_setting(mut self, name: impl Into<String>) -> Self {
         match &mut self {
-            Self::Invalid { setting, .. } | Self::Key { setting, .. } | Self::Io { setting, .. } => {
+            Self::Invalid { setting, .. }
+            | Self::Key { setting, .. }
+            | Self::Io { setting, .. } => {
                 *setting = name.into();
             }
         }

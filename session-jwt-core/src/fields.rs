@@ -29,7 +29,11 @@ pub struct Field {
 impl Field {
     /// A field at `path`, stored as `short`, decoded as `long`.
     pub fn new(path: impl Into<String>, short: impl Into<String>, long: impl Into<String>) -> Self {
-        Self { path: path.into(), short: short.into(), long: long.into() }
+        Self {
+            path: path.into(),
+            short: short.into(),
+            long: long.into(),
+        }
     }
 
     /// The attribute path.
@@ -122,11 +126,17 @@ impl Fields {
                 return bad("a field has an empty path or name".into());
             }
             if f.short == session_field || f.long == session_field {
-                return bad(format!("field {:?} uses the session field name {session_field:?}", f.path));
+                return bad(format!(
+                    "field {:?} uses the session field name {session_field:?}",
+                    f.path
+                ));
             }
             for name in [&f.short, &f.long] {
                 if REGISTERED_CLAIMS.contains(&name.as_str()) {
-                    return bad(format!("field {:?} uses the registered claim name {name:?}", f.path));
+                    return bad(format!(
+                        "field {:?} uses the registered claim name {name:?}",
+                        f.path
+                    ));
                 }
             }
             for g in &fields[..i] {
@@ -138,7 +148,10 @@ impl Fields {
                 }
             }
         }
-        Ok(Self { fields, session_field })
+        Ok(Self {
+            fields,
+            session_field,
+        })
     }
 
     /// The fields.
@@ -163,7 +176,9 @@ impl Fields {
                 Some(v) if !v.is_null() => {
                     out.insert(f.short.clone(), v.clone());
                 }
-                _ => tracing::warn!(field = %f.path, "user has no such attribute; left out of the token"),
+                _ => {
+                    tracing::warn!(field = %f.path, "user has no such attribute; left out of the token")
+                }
             }
         }
         out
@@ -212,7 +227,11 @@ pub(crate) struct Provider(pub(crate) Option<Arc<dyn ClaimsProvider>>);
 
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(ClaimsProvider)" } else { "None" })
+        f.write_str(if self.0.is_some() {
+            "Some(ClaimsProvider)"
+        } else {
+            "None"
+        })
     }
 }
 
@@ -255,16 +274,26 @@ mod tests {
 
     #[test]
     fn extracts_nested_and_skips_missing() {
-        let user = json!({"id": 1, "username": "john", "email": "j@d.com", "profile": {"team": "core"}});
+        let user =
+            json!({"id": 1, "username": "john", "email": "j@d.com", "profile": {"team": "core"}});
         let claims = demo().extract(&user);
-        assert_eq!(Value::Object(claims), json!({"id": 1, "u": "john", "e": "j@d.com", "t": "core"}));
+        assert_eq!(
+            Value::Object(claims),
+            json!({"id": 1, "u": "john", "e": "j@d.com", "t": "core"})
+        );
     }
 
     #[test]
     fn expands_to_long_names_keeping_short() {
-        let mut claims = json!({"id": 1, "u": "john", "sk": "x"}).as_object().unwrap().clone();
+        let mut claims = json!({"id": 1, "u": "john", "sk": "x"})
+            .as_object()
+            .unwrap()
+            .clone();
         demo().expand(&mut claims);
-        assert_eq!(Value::Object(claims), json!({"id": 1, "user_id": 1, "u": "john", "username": "john", "sk": "x"}));
+        assert_eq!(
+            Value::Object(claims),
+            json!({"id": 1, "user_id": 1, "u": "john", "username": "john", "sk": "x"})
+        );
     }
 
     #[test]
@@ -279,13 +308,25 @@ mod tests {
             let err = Fields::new(vec![("a", reserved).into()], "sk").unwrap_err();
             assert_eq!(err.setting(), "fields");
         }
-        assert_eq!(Fields::new(vec![], "exp").unwrap_err().setting(), "session_field");
+        assert_eq!(
+            Fields::new(vec![], "exp").unwrap_err().setting(),
+            "session_field"
+        );
     }
 
     #[test]
     fn deserializes_all_three_forms() {
-        let f: Vec<Field> = serde_json::from_value(json!(["email", ["username", "u"], ["id", "id", "user_id"]])).unwrap();
-        assert_eq!(f, vec![Field::from("email"), Field::from(("username", "u")), Field::from(("id", "id", "user_id"))]);
+        let f: Vec<Field> =
+            serde_json::from_value(json!(["email", ["username", "u"], ["id", "id", "user_id"]]))
+                .unwrap();
+        assert_eq!(
+            f,
+            vec![
+                Field::from("email"),
+                Field::from(("username", "u")),
+                Field::from(("id", "id", "user_id"))
+            ]
+        );
         assert!(serde_json::from_value::<Field>(json!(["a", "b", "c", "d"])).is_err());
     }
 
@@ -293,8 +334,14 @@ mod tests {
     fn provider_cannot_overwrite_reserved_claims() {
         let fields = demo();
         let p = Provider(Some(Arc::new(|_: Option<&Value>| {
-            json!({"foo": "bar", "sk": "evil", "exp": 1, "u": "x"}).as_object().unwrap().clone()
+            json!({"foo": "bar", "sk": "evil", "exp": 1, "u": "x"})
+                .as_object()
+                .unwrap()
+                .clone()
         })));
-        assert_eq!(Value::Object(p.claims(&fields, None)), json!({"foo": "bar"}));
+        assert_eq!(
+            Value::Object(p.claims(&fields, None)),
+            json!({"foo": "bar"})
+        );
     }
 }

@@ -223,7 +223,10 @@ impl KeyKind {
             ("OKP", Some("Ed25519")) => Ok(Self::Ed25519),
             (kty, crv) => Err(ConfigError::key(
                 setting,
-                format!("unsupported key type {kty}{}", crv.map(|c| format!("/{c}")).unwrap_or_default()),
+                format!(
+                    "unsupported key type {kty}{}",
+                    crv.map(|c| format!("/{c}")).unwrap_or_default()
+                ),
             )),
         }
     }
@@ -233,7 +236,10 @@ impl KeyKind {
 enum Material {
     Secret(Secret),
     /// A private JWK (with the public members) and its public JWK.
-    Private { private: Box<Jwk>, public: Box<Jwk> },
+    Private {
+        private: Box<Jwk>,
+        public: Box<Jwk>,
+    },
     Public(Box<Jwk>),
 }
 
@@ -279,7 +285,12 @@ impl Key {
     /// The secret must be at least as long as the hash (32 bytes for HS256,
     /// RFC 7518 §3.2).
     pub fn hmac(secret: impl Into<Secret>) -> Result<Self, ConfigError> {
-        Self::build(Material::Secret(secret.into()), KeyKind::Oct, Algorithm::HS256, None)
+        Self::build(
+            Material::Secret(secret.into()),
+            KeyKind::Oct,
+            Algorithm::HS256,
+            None,
+        )
     }
 
     /// A PEM key: a private key (PKCS#8, or traditional RSA/EC), whose public
@@ -294,7 +305,8 @@ impl Key {
         let material = if info.is_public_key() {
             Material::Public(Box::new(public_pem_to_jwk(pem)?))
         } else {
-            let err = |e: josekit::JoseError| ConfigError::key_source(SETTING, "bad private key", e);
+            let err =
+                |e: josekit::JoseError| ConfigError::key_source(SETTING, "bad private key", e);
             let (private, public) = match info.alg() {
                 Some(KeyAlg::Rsa) => {
                     let kp = RsaKeyPair::from_pem(pem).map_err(err)?;
@@ -304,13 +316,18 @@ impl Key {
                     let kp = EcKeyPair::from_pem(pem, None).map_err(err)?;
                     (kp.to_jwk_key_pair(), kp.to_jwk_public_key())
                 }
-                Some(KeyAlg::Ed { curve: Some(EdCurve::Ed25519) }) => {
+                Some(KeyAlg::Ed {
+                    curve: Some(EdCurve::Ed25519),
+                }) => {
                     let kp = EdKeyPair::from_pem(pem).map_err(err)?;
                     (kp.to_jwk_key_pair(), kp.to_jwk_public_key())
                 }
                 _ => return Err(ConfigError::key(SETTING, "unsupported private key type")),
             };
-            Material::Private { private: Box::new(private), public: Box::new(public) }
+            Material::Private {
+                private: Box::new(private),
+                public: Box::new(public),
+            }
         };
         Self::from_material(material)
     }
@@ -328,11 +345,17 @@ impl Key {
     ) -> Result<Self, ConfigError> {
         let key = Self::from_pem(private)?;
         if !key.can_sign() {
-            return Err(ConfigError::key(SETTING, "the first key of the pair is not a private key"));
+            return Err(ConfigError::key(
+                SETTING,
+                "the first key of the pair is not a private key",
+            ));
         }
         let public = Self::from_pem(public).map_err(|e| e.for_setting("public_key"))?;
         if public.public_jwk() != key.public_jwk() {
-            return Err(ConfigError::key("public_key", "the public key does not match the private key"));
+            return Err(ConfigError::key(
+                "public_key",
+                "the public key does not match the private key",
+            ));
         }
         Ok(key)
     }
@@ -350,7 +373,10 @@ impl Key {
             let public = jwk
                 .to_public_key()
                 .map_err(|e| ConfigError::key_source(SETTING, "bad JWK", e))?;
-            Material::Private { private: Box::new(strip(jwk)), public: Box::new(strip(&public)) }
+            Material::Private {
+                private: Box::new(strip(jwk)),
+                public: Box::new(strip(&public)),
+            }
         } else {
             Material::Public(Box::new(strip(jwk)))
         };
@@ -372,14 +398,17 @@ impl Key {
 
     /// A JWK given as JSON text.
     pub fn from_jwk_json(json: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        let jwk = Jwk::from_bytes(json).map_err(|e| ConfigError::key_source(SETTING, "bad JWK", e))?;
+        let jwk =
+            Jwk::from_bytes(json).map_err(|e| ConfigError::key_source(SETTING, "bad JWK", e))?;
         Self::from_jwk(&jwk)
     }
 
     fn from_material(material: Material) -> Result<Self, ConfigError> {
         let kind = match &material {
             Material::Secret(_) => KeyKind::Oct,
-            Material::Private { public, .. } | Material::Public(public) => KeyKind::of_jwk(public, SETTING)?,
+            Material::Private { public, .. } | Material::Public(public) => {
+                KeyKind::of_jwk(public, SETTING)?
+            }
         };
         let key = Self::build(material, kind, kind.default_alg(), None)?;
         let kid = key.thumbprint();
@@ -398,7 +427,9 @@ impl Key {
                 format!("{alg} does not fit a {} key", kind_name(kind)),
             ));
         }
-        let err = |e: josekit::JoseError| ConfigError::key_source(SETTING, format!("cannot use the key for {alg}"), e);
+        let err = |e: josekit::JoseError| {
+            ConfigError::key_source(SETTING, format!("cannot use the key for {alg}"), e)
+        };
         let (signer, verifier): (Option<Box<dyn JwsSigner>>, Verifier) = match &material {
             Material::Secret(secret) => {
                 let signer = match alg {
@@ -418,12 +449,25 @@ impl Key {
                 let signer: Box<dyn JwsSigner> = Box::new(signer);
                 (Some(signer), Verifier::Hmac)
             }
-            Material::Private { private, public } => {
-                (Some(signer_from_jwk(alg, private).map_err(err)?), Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?))
-            }
-            Material::Public(public) => (None, Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?)),
+            Material::Private { private, public } => (
+                Some(signer_from_jwk(alg, private).map_err(err)?),
+                Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?),
+            ),
+            Material::Public(public) => (
+                None,
+                Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?),
+            ),
         };
-        Ok(Self { inner: Arc::new(KeyInner { alg, kind, kid, material, signer, verifier }) })
+        Ok(Self {
+            inner: Arc::new(KeyInner {
+                alg,
+                kind,
+                kid,
+                material,
+                signer,
+                verifier,
+            }),
+        })
     }
 
     /// The same key for another algorithm of its family (HS384 for a secret,
@@ -442,7 +486,9 @@ impl Key {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
                 inner.kid = kid;
-                Self { inner: Arc::new(inner) }
+                Self {
+                    inner: Arc::new(inner),
+                }
             }
             Err(inner) => Self::build(inner.material.clone(), inner.kind, inner.alg, kid)
                 .expect("a key that was built once builds again"),
@@ -496,7 +542,10 @@ impl Key {
                 let n = openssl::bn::BigNum::from_slice(&b64(public.parameter("n"))?).ok()?;
                 let e = openssl::bn::BigNum::from_slice(&b64(public.parameter("e"))?).ok()?;
                 let rsa = openssl::rsa::Rsa::from_public_components(n, e).ok()?;
-                openssl::pkey::PKey::from_rsa(rsa).ok()?.public_key_to_pem().ok()?
+                openssl::pkey::PKey::from_rsa(rsa)
+                    .ok()?
+                    .public_key_to_pem()
+                    .ok()?
             }
             KeyKind::P256 | KeyKind::P384 => {
                 let nid = if self.inner.kind == KeyKind::P256 {
@@ -507,8 +556,12 @@ impl Key {
                 let group = openssl::ec::EcGroup::from_curve_name(nid).ok()?;
                 let x = openssl::bn::BigNum::from_slice(&b64(public.parameter("x"))?).ok()?;
                 let y = openssl::bn::BigNum::from_slice(&b64(public.parameter("y"))?).ok()?;
-                let ec = openssl::ec::EcKey::from_public_key_affine_coordinates(&group, &x, &y).ok()?;
-                openssl::pkey::PKey::from_ec_key(ec).ok()?.public_key_to_pem().ok()?
+                let ec =
+                    openssl::ec::EcKey::from_public_key_affine_coordinates(&group, &x, &y).ok()?;
+                openssl::pkey::PKey::from_ec_key(ec)
+                    .ok()?
+                    .public_key_to_pem()
+                    .ok()?
             }
             KeyKind::Ed25519 => {
                 let x = b64(public.parameter("x"))?;
@@ -568,7 +621,9 @@ impl Key {
     /// Signs `message` (the JWS signing input).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
         let signer = self.inner.signer.as_ref().ok_or(TokenError::NoSigningKey)?;
-        signer.sign(message).map_err(|e| TokenError::Signing(e.to_string()))
+        signer
+            .sign(message)
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     /// Verifies `signature` over `message`.
@@ -609,7 +664,9 @@ fn b64(v: Option<&Value>) -> Option<Vec<u8>> {
 /// `key_ops`), so that josekit accepts it for any algorithm of its family.
 fn strip(jwk: &Jwk) -> Jwk {
     let mut map: Map<String, Value> = jwk.as_ref().clone();
-    for member in ["alg", "kid", "use", "key_ops", "x5c", "x5t", "x5t#S256", "x5u"] {
+    for member in [
+        "alg", "kid", "use", "key_ops", "x5c", "x5t", "x5t#S256", "x5u",
+    ] {
         map.remove(member);
     }
     Jwk::from_map(map).expect("a JWK without optional members is a JWK")
@@ -627,11 +684,16 @@ fn signer_from_jwk(alg: Algorithm, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, jose
         Algorithm::ES256 => Box::new(ES256.signer_from_jwk(jwk)?),
         Algorithm::ES384 => Box::new(ES384.signer_from_jwk(jwk)?),
         Algorithm::EdDSA => Box::new(EdDSA.signer_from_jwk(jwk)?),
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => unreachable!("HMAC keys are secrets"),
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            unreachable!("HMAC keys are secrets")
+        }
     })
 }
 
-fn verifier_from_jwk(alg: Algorithm, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
+fn verifier_from_jwk(
+    alg: Algorithm,
+    jwk: &Jwk,
+) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
     use josekit::jws::*;
     Ok(match alg {
         Algorithm::RS256 => Box::new(RS256.verifier_from_jwk(jwk)?),
@@ -643,7 +705,9 @@ fn verifier_from_jwk(alg: Algorithm, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, 
         Algorithm::ES256 => Box::new(ES256.verifier_from_jwk(jwk)?),
         Algorithm::ES384 => Box::new(ES384.verifier_from_jwk(jwk)?),
         Algorithm::EdDSA => Box::new(EdDSA.verifier_from_jwk(jwk)?),
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => unreachable!("HMAC keys are secrets"),
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            unreachable!("HMAC keys are secrets")
+        }
     })
 }
 
@@ -673,12 +737,19 @@ fn public_pem_to_jwk(pem: &[u8]) -> Result<Jwk, ConfigError> {
             let (crv, len) = match group.curve_name() {
                 Some(openssl::nid::Nid::X9_62_PRIME256V1) => ("P-256", 32),
                 Some(openssl::nid::Nid::SECP384R1) => ("P-384", 48),
-                _ => return Err(ConfigError::key(SETTING, "unsupported EC curve (P-256 and P-384 are)")),
+                _ => {
+                    return Err(ConfigError::key(
+                        SETTING,
+                        "unsupported EC curve (P-256 and P-384 are)",
+                    ));
+                }
             };
             let mut ctx = openssl::bn::BigNumContext::new().map_err(err)?;
             let mut x = openssl::bn::BigNum::new().map_err(err)?;
             let mut y = openssl::bn::BigNum::new().map_err(err)?;
-            ec.public_key().affine_coordinates(group, &mut x, &mut y, &mut ctx).map_err(err)?;
+            ec.public_key()
+                .affine_coordinates(group, &mut x, &mut y, &mut ctx)
+                .map_err(err)?;
             map.insert("kty".into(), "EC".into());
             map.insert("crv".into(), crv.into());
             map.insert("x".into(), enc(&x.to_vec_padded(len).map_err(err)?));
@@ -714,10 +785,18 @@ pub fn generate(alg: Algorithm) -> Result<(Key, Zeroizing<String>), ConfigError>
         return Ok((key, text));
     }
     let pem = match alg {
-        Algorithm::ES256 => EcKeyPair::generate(EcCurve::P256).map_err(err)?.to_pem_private_key(),
-        Algorithm::ES384 => EcKeyPair::generate(EcCurve::P384).map_err(err)?.to_pem_private_key(),
-        Algorithm::EdDSA => EdKeyPair::generate(EdCurve::Ed25519).map_err(err)?.to_pem_private_key(),
-        _ => RsaKeyPair::generate(2048).map_err(err)?.to_pem_private_key(),
+        Algorithm::ES256 => EcKeyPair::generate(EcCurve::P256)
+            .map_err(err)?
+            .to_pem_private_key(),
+        Algorithm::ES384 => EcKeyPair::generate(EcCurve::P384)
+            .map_err(err)?
+            .to_pem_private_key(),
+        Algorithm::EdDSA => EdKeyPair::generate(EdCurve::Ed25519)
+            .map_err(err)?
+            .to_pem_private_key(),
+        _ => RsaKeyPair::generate(2048)
+            .map_err(err)?
+            .to_pem_private_key(),
     };
     let text = Zeroizing::new(String::from_utf8(pem).expect("PEM is ASCII"));
     let key = Key::from_pem(text.as_bytes())?.with_algorithm(alg)?;
@@ -737,18 +816,30 @@ impl KeyRing {
     /// A ring that signs (and verifies) with `key`.
     pub fn new(key: Key) -> Result<Self, ConfigError> {
         if !key.can_sign() {
-            return Err(ConfigError::key(SETTING, "a public key cannot sign; use KeyRing::verify_only"));
+            return Err(ConfigError::key(
+                SETTING,
+                "a public key cannot sign; use KeyRing::verify_only",
+            ));
         }
-        Ok(Self { signing: Some(key), verifying: Vec::new() })
+        Ok(Self {
+            signing: Some(key),
+            verifying: Vec::new(),
+        })
     }
 
     /// A ring that only verifies, for services that consume the cookie.
     pub fn verify_only(keys: impl IntoIterator<Item = Key>) -> Result<Self, ConfigError> {
         let verifying: Vec<Key> = keys.into_iter().collect();
         if verifying.is_empty() {
-            return Err(ConfigError::key(SETTING, "a verify-only key ring needs at least one key"));
+            return Err(ConfigError::key(
+                SETTING,
+                "a verify-only key ring needs at least one key",
+            ));
         }
-        Ok(Self { signing: None, verifying })
+        Ok(Self {
+            signing: None,
+            verifying,
+        })
     }
 
     /// A verify-only ring from a JWK Set (RFC 7517 §5) in JSON.
@@ -762,8 +853,12 @@ impl KeyRing {
         let keys = keys
             .iter()
             .map(|k| {
-                let map = k.as_object().cloned().ok_or_else(|| ConfigError::key("jwks", "a key is not an object"))?;
-                let jwk = Jwk::from_map(map).map_err(|e| ConfigError::key_source("jwks", "bad JWK", e))?;
+                let map = k
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| ConfigError::key("jwks", "a key is not an object"))?;
+                let jwk = Jwk::from_map(map)
+                    .map_err(|e| ConfigError::key_source("jwks", "bad JWK", e))?;
                 Key::from_jwk(&jwk).map_err(|e| e.for_setting("jwks"))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -782,7 +877,10 @@ impl KeyRing {
                 ));
             }
             if key.kid().is_some() && self.keys().any(|k| k.kid() == key.kid()) {
-                return Err(ConfigError::key("verification_keys", "two keys share one kid"));
+                return Err(ConfigError::key(
+                    "verification_keys",
+                    "two keys share one kid",
+                ));
             }
         }
         self.verifying.push(key);

@@ -64,7 +64,8 @@ impl SessionKey {
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         let ok = (8..=128).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -130,9 +131,11 @@ impl Expiry {
                 s if s > 0 => Some(Self::After(Duration::seconds(s))),
                 _ => None,
             },
-            Value::String(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .map(Self::At),
+            Value::String(s) => {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(Self::At)
+            }
             _ => None,
         }
     }
@@ -177,7 +180,10 @@ impl fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn from_state(state: State, shared: Arc<Shared>) -> Self {
-        Self { state: Arc::new(Mutex::new(state)), shared }
+        Self {
+            state: Arc::new(Mutex::new(state)),
+            shared,
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -202,7 +208,11 @@ impl Session {
     }
 
     /// Stores an item.
-    pub fn insert<T: Serialize>(&self, name: impl Into<String>, value: T) -> Result<(), serde_json::Error> {
+    pub fn insert<T: Serialize>(
+        &self,
+        name: impl Into<String>,
+        value: T,
+    ) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(value)?;
         self.insert_value(name, value);
         Ok(())
@@ -325,7 +335,11 @@ mod tests {
         let a = SessionKey::generate();
         let b = SessionKey::generate();
         assert_eq!(a.expose().len(), 32);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            a.expose()
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "SessionKey([REDACTED])");
     }

@@ -70,7 +70,11 @@ pub enum SaveMode {
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// The record of `key`, or `None` if there is none or it has expired.
-    async fn load(&self, key: &SessionKey, now: OffsetDateTime) -> Result<Option<Record>, StoreError>;
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Record>, StoreError>;
 
     /// Saves `record` under `key` until `record.expires`, as `mode` says.
     /// Returns `false` when `mode` forbade the write (the key existed for
@@ -99,16 +103,31 @@ pub trait SessionStore: Send + Sync + 'static {
 
 #[async_trait]
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
-    async fn load(&self, key: &SessionKey, now: OffsetDateTime) -> Result<Option<Record>, StoreError> {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Record>, StoreError> {
         (**self).load(key, now).await
     }
-    async fn save(&self, key: &SessionKey, record: &Record, mode: SaveMode, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn save(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        mode: SaveMode,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         (**self).save(key, record, mode, now).await
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         (**self).delete(key).await
     }
-    async fn delete_user_sessions(&self, user_id: &str, keep: Option<&SessionKey>, now: OffsetDateTime) -> Result<usize, StoreError> {
+    async fn delete_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&SessionKey>,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
         (**self).delete_user_sessions(user_id, keep, now).await
     }
 }
@@ -162,7 +181,11 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn load(&self, key: &SessionKey, now: OffsetDateTime) -> Result<Option<Record>, StoreError> {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Record>, StoreError> {
         let mut inner = self.lock();
         match inner.records.get(key) {
             Some(r) if r.is_expired(now) => {
@@ -173,7 +196,13 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    async fn save(&self, key: &SessionKey, record: &Record, mode: SaveMode, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn save(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        mode: SaveMode,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         let live = inner.records.get(key).is_some_and(|r| !r.is_expired(now));
         let allowed = match mode {
@@ -196,7 +225,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete_user_sessions(&self, user_id: &str, keep: Option<&SessionKey>, now: OffsetDateTime) -> Result<usize, StoreError> {
+    async fn delete_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&SessionKey>,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
         let mut inner = self.lock();
         let before = inner.records.len();
         inner
@@ -227,9 +261,17 @@ mod tests {
         let store = MemoryStore::new();
         let k = SessionKey::generate();
         let r = record(None, NOW + Duration::hours(1));
-        assert!(!store.save(&k, &r, SaveMode::Update, NOW).await.unwrap(), "update of a missing key");
+        assert!(
+            !store.save(&k, &r, SaveMode::Update, NOW).await.unwrap(),
+            "update of a missing key"
+        );
         assert!(store.save(&k, &r, SaveMode::Create, NOW).await.unwrap());
-        assert!(!store.save(&k, &record(Some("x"), r.expires), SaveMode::Create, NOW).await.unwrap());
+        assert!(
+            !store
+                .save(&k, &record(Some("x"), r.expires), SaveMode::Create, NOW)
+                .await
+                .unwrap()
+        );
         assert_eq!(store.load(&k, NOW).await.unwrap(), Some(r.clone()));
         store.delete(&k).await.unwrap();
         assert!(!store.save(&k, &r, SaveMode::Update, NOW).await.unwrap());
@@ -240,20 +282,60 @@ mod tests {
     async fn expiry_is_honoured_on_read_and_purged() {
         let store = MemoryStore::new();
         let k = SessionKey::generate();
-        store.save(&k, &record(None, NOW + Duration::seconds(10)), SaveMode::Create, NOW).await.unwrap();
-        assert!(store.load(&k, NOW + Duration::seconds(9)).await.unwrap().is_some());
-        assert!(store.load(&k, NOW + Duration::seconds(10)).await.unwrap().is_none());
+        store
+            .save(
+                &k,
+                &record(None, NOW + Duration::seconds(10)),
+                SaveMode::Create,
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .load(&k, NOW + Duration::seconds(9))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .load(&k, NOW + Duration::seconds(10))
+                .await
+                .unwrap()
+                .is_none()
+        );
         for _ in 0..2000 {
             let k = SessionKey::generate();
-            store.save(&k, &record(None, NOW + Duration::seconds(1)), SaveMode::Create, NOW).await.unwrap();
+            store
+                .save(
+                    &k,
+                    &record(None, NOW + Duration::seconds(1)),
+                    SaveMode::Create,
+                    NOW,
+                )
+                .await
+                .unwrap();
         }
         // Saving at a later time purges what has expired by then.
         let later = NOW + Duration::seconds(5);
         for _ in 0..1100 {
             let k = SessionKey::generate();
-            store.save(&k, &record(None, later + Duration::hours(1)), SaveMode::Create, later).await.unwrap();
+            store
+                .save(
+                    &k,
+                    &record(None, later + Duration::hours(1)),
+                    SaveMode::Create,
+                    later,
+                )
+                .await
+                .unwrap();
         }
-        assert!(store.len() < 2000, "expired records were not purged: {}", store.len());
+        assert!(
+            store.len() < 2000,
+            "expired records were not purged: {}",
+            store.len()
+        );
     }
 
     #[tokio::test]
@@ -262,11 +344,23 @@ mod tests {
         let exp = NOW + Duration::hours(1);
         let keys: Vec<SessionKey> = (0..3).map(|_| SessionKey::generate()).collect();
         for k in &keys {
-            store.save(k, &record(Some("1"), exp), SaveMode::Create, NOW).await.unwrap();
+            store
+                .save(k, &record(Some("1"), exp), SaveMode::Create, NOW)
+                .await
+                .unwrap();
         }
         let other = SessionKey::generate();
-        store.save(&other, &record(Some("2"), exp), SaveMode::Create, NOW).await.unwrap();
-        assert_eq!(store.delete_user_sessions("1", Some(&keys[0]), NOW).await.unwrap(), 2);
+        store
+            .save(&other, &record(Some("2"), exp), SaveMode::Create, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .delete_user_sessions("1", Some(&keys[0]), NOW)
+                .await
+                .unwrap(),
+            2
+        );
         assert!(store.load(&keys[0], NOW).await.unwrap().is_some());
         assert!(store.load(&keys[1], NOW).await.unwrap().is_none());
         assert!(store.load(&other, NOW).await.unwrap().is_some());

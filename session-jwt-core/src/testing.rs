@@ -17,7 +17,9 @@ pub async fn login_cookie<U: AuthUser, S: SessionStore + ?Sized>(
     now: OffsetDateTime,
 ) -> Result<String, StoreError> {
     let session = engine.new_session();
-    session.login(user).map_err(|e| StoreError::Other(Box::new(e)))?;
+    session
+        .login(user)
+        .map_err(|e| StoreError::Other(Box::new(e)))?;
     let headers = engine.save(store, &session, now).await?;
     let set_cookie = headers.set_cookie.expect("a login always sets the cookie");
     let pair = set_cookie.split(';').next().unwrap_or_default();

@@ -37,14 +37,23 @@ pub struct TokenSettings {
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        Self { expires: 28_800, leeway: 0, issuer: None, audience: None, max_size: 4096 }
+        Self {
+            expires: 28_800,
+            leeway: 0,
+            issuer: None,
+            audience: None,
+            max_size: 4096,
+        }
     }
 }
 
 impl TokenSettings {
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.max_size < 256 {
-            return Err(ConfigError::invalid("jwt.max_size", "must be at least 256 bytes"));
+            return Err(ConfigError::invalid(
+                "jwt.max_size",
+                "must be at least 256 bytes",
+            ));
         }
         Ok(())
     }
@@ -135,9 +144,17 @@ fn timestamp(v: Option<&Value>) -> Option<OffsetDateTime> {
 
 impl TokenCodec {
     /// A codec; `settings` are checked.
-    pub fn new(keys: KeyRing, fields: Fields, settings: TokenSettings) -> Result<Self, ConfigError> {
+    pub fn new(
+        keys: KeyRing,
+        fields: Fields,
+        settings: TokenSettings,
+    ) -> Result<Self, ConfigError> {
         settings.check()?;
-        Ok(Self { keys, fields, settings })
+        Ok(Self {
+            keys,
+            fields,
+            settings,
+        })
     }
 
     /// The key ring.
@@ -170,10 +187,14 @@ impl TokenCodec {
     ) -> Result<String, TokenError> {
         let key = self.keys.signing_key().ok_or(TokenError::NoSigningKey)?;
         let iat = now.unix_timestamp();
-        let mut payload: BTreeMap<&str, Value> = claims.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let mut payload: BTreeMap<&str, Value> = claims
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
         payload.insert(self.fields.session_field(), session_key.expose().into());
         payload.insert("iat", iat.into());
-        let mut exp = (self.settings.expires > 0).then(|| iat.saturating_add(self.settings.expires as i64));
+        let mut exp =
+            (self.settings.expires > 0).then(|| iat.saturating_add(self.settings.expires as i64));
         if let Some(limit) = not_after {
             exp = Some(exp.map_or(limit.unix_timestamp(), |e| e.min(limit.unix_timestamp())));
         }
@@ -194,7 +215,10 @@ impl TokenCodec {
     /// `exp`/`nbf`/`iat` (with leeway), `iss`, `aud` and the session key.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<VerifiedClaims, TokenError> {
         if token.len() > self.settings.max_size {
-            return Err(TokenError::TooLarge { size: token.len(), limit: self.settings.max_size });
+            return Err(TokenError::TooLarge {
+                size: token.len(),
+                limit: self.settings.max_size,
+            });
         }
         let unverified = insecure::insecure_decode(token)?;
         let header = unverified.header;
@@ -205,12 +229,18 @@ impl TokenCodec {
         if alg.eq_ignore_ascii_case("none") {
             return Err(TokenError::Unsecured);
         }
-        let alg: Algorithm = alg.parse().map_err(|_| TokenError::AlgorithmNotAllowed { alg: alg.into() })?;
+        let alg: Algorithm = alg
+            .parse()
+            .map_err(|_| TokenError::AlgorithmNotAllowed { alg: alg.into() })?;
         if alg.is_hmac() != self.keys.is_hmac() {
-            return Err(TokenError::AlgorithmFamily { alg: alg.to_string() });
+            return Err(TokenError::AlgorithmFamily {
+                alg: alg.to_string(),
+            });
         }
         if !self.keys.allows(alg) {
-            return Err(TokenError::AlgorithmNotAllowed { alg: alg.to_string() });
+            return Err(TokenError::AlgorithmNotAllowed {
+                alg: alg.to_string(),
+            });
         }
         if header.contains_key("crit") {
             return Err(TokenError::CriticalHeader);
@@ -238,14 +268,25 @@ impl TokenCodec {
         let mut claims = insecure::parse_object(&unverified.payload, "payload")?;
         self.check_claims(&claims, now)?;
         let session_key = match claims.get(self.fields.session_field()) {
-            Some(Value::String(sk)) => SessionKey::parse(sk).ok_or(TokenError::MissingSessionKey)?,
+            Some(Value::String(sk)) => {
+                SessionKey::parse(sk).ok_or(TokenError::MissingSessionKey)?
+            }
             _ => return Err(TokenError::MissingSessionKey),
         };
         self.fields.expand(&mut claims);
-        Ok(VerifiedClaims { header, claims, session_key, current_key: self.keys.is_current(index) })
+        Ok(VerifiedClaims {
+            header,
+            claims,
+            session_key,
+            current_key: self.keys.is_current(index),
+        })
     }
 
-    fn check_claims(&self, claims: &Map<String, Value>, now: OffsetDateTime) -> Result<(), TokenError> {
+    fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<(), TokenError> {
         let now = now.unix_timestamp() as f64;
         let leeway = self.settings.leeway as f64;
         let number = |name: &'static str| match claims.get(name) {
@@ -335,17 +376,31 @@ pub mod insecure {
     /// Splits and decodes `token` without checking its signature or claims.
     pub fn insecure_decode(token: &str) -> Result<UnverifiedToken, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
-        let b64 = |part: &str, what| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Base64(what));
+        let b64 = |part: &str, what| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| TokenError::Base64(what))
+        };
         let header = parse_object(&b64(h, "header")?, "header")?;
         let payload = b64(p, "payload")?;
         let signature = b64(s, "signature")?;
-        Ok(UnverifiedToken { header, payload, signature, signing_input: token[..h.len() + 1 + p.len()].to_string() })
+        Ok(UnverifiedToken {
+            header,
+            payload,
+            signature,
+            signing_input: token[..h.len() + 1 + p.len()].to_string(),
+        })
     }
 
-    pub(crate) fn parse_object(bytes: &[u8], what: &'static str) -> Result<Map<String, Value>, TokenError> {
+    pub(crate) fn parse_object(
+        bytes: &[u8],
+        what: &'static str,
+    ) -> Result<Map<String, Value>, TokenError> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(TokenError::NotAnObject(what)),
