@@ -408,3 +408,417 @@ pub mod insecure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::Field;
+    use serde_json::json;
+    use time::Duration;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+    const SK: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    fn hmac() -> Key {
+        Key::hmac("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    fn codec_with(key: Key, settings: TokenSettings) -> TokenCodec {
+        let fields = Fields::new(vec![Field::from(("username", "u", "username"))], "sk").unwrap();
+        TokenCodec::new(KeyRing::new(key).unwrap(), fields, settings).unwrap()
+    }
+
+    fn codec() -> TokenCodec {
+        codec_with(hmac(), TokenSettings::default())
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A token with any header and payload bytes, signed by `key`.
+    fn forge(key: &Key, header: Value, payload: &[u8]) -> String {
+        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload));
+        let sig = key.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", b64(&sig))
+    }
+
+    fn claims(extra: Value) -> Vec<u8> {
+        let mut c =
+            json!({"sk": SK, "iat": NOW.unix_timestamp(), "exp": NOW.unix_timestamp() + 60});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c.to_string().into_bytes()
+    }
+
+    fn hs256() -> Value {
+        json!({"alg": "HS256", "typ": "JWT"})
+    }
+
+    fn err(token: &str) -> TokenError {
+        codec().verify(token, NOW).unwrap_err()
+    }
+
+    fn rsa() -> Key {
+        Key::from_pem(include_str!("../tests/vectors/rsa.pem")).unwrap()
+    }
+
+    #[test]
+    fn a_valid_token_verifies_and_expands_names() {
+        let c = codec();
+        let token = c
+            .encode(
+                &SessionKey::parse(SK).unwrap(),
+                json!({"u": "john"}).as_object().unwrap(),
+                NOW,
+                None,
+            )
+            .unwrap();
+        let v = c.verify(&token, NOW).unwrap();
+        assert_eq!(v.session_key().expose(), SK);
+        assert_eq!(v.get("u"), Some(&json!("john")));
+        assert_eq!(v.get("username"), Some(&json!("john")));
+        assert!(v.signed_with_current_key());
+        assert!(!v.past_half_life(NOW));
+        assert!(v.past_half_life(NOW + Duration::hours(4)));
+    }
+
+    #[test]
+    fn too_large() {
+        let token = "a".repeat(4097);
+        assert_eq!(
+            err(&token),
+            TokenError::TooLarge {
+                size: 4097,
+                limit: 4096
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_structure() {
+        for t in ["", "abc", "a.b", "a.b.c.d", "a.b.c.d.e"] {
+            assert_eq!(err(t), TokenError::Malformed, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn bad_base64() {
+        let good = forge(&hmac(), hs256(), &claims(json!({})));
+        let parts: Vec<&str> = good.split('.').collect();
+        assert_eq!(
+            err(&format!("!!.{}.{}", parts[1], parts[2])),
+            TokenError::Base64("header")
+        );
+        assert_eq!(
+            err(&format!("{}.a+b/.{}", parts[0], parts[2])),
+            TokenError::Base64("payload")
+        );
+        assert_eq!(
+            err(&format!("{}.{}.=", parts[0], parts[1])),
+            TokenError::Base64("signature")
+        );
+        // Padding is not base64url as JWS uses it.
+        assert_eq!(
+            err(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
+            TokenError::Base64("header")
+        );
+    }
+
+    #[test]
+    fn non_json_and_non_object() {
+        let h = b64(b"not json");
+        assert_eq!(err(&format!("{h}.e30.AA")), TokenError::Json("header"));
+        let h = b64(b"[1,2]");
+        assert_eq!(
+            err(&format!("{h}.e30.AA")),
+            TokenError::NotAnObject("header")
+        );
+        assert_eq!(
+            err(&forge(&hmac(), hs256(), b"not json")),
+            TokenError::Json("payload")
+        );
+        assert_eq!(
+            err(&forge(&hmac(), hs256(), b"\"a string\"")),
+            TokenError::NotAnObject("payload")
+        );
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        for alg in ["none", "None", "NONE"] {
+            let h = b64(json!({"alg": alg, "typ": "JWT"}).to_string().as_bytes());
+            let token = format!("{h}.{}.", b64(&claims(json!({}))));
+            assert_eq!(err(&token), TokenError::Unsecured, "{alg}");
+        }
+    }
+
+    #[test]
+    fn missing_alg() {
+        let t = forge(&hmac(), json!({"typ": "JWT"}), &claims(json!({})));
+        assert_eq!(err(&t), TokenError::MissingAlgorithm);
+        let t = forge(&hmac(), json!({"alg": 256}), &claims(json!({})));
+        assert_eq!(err(&t), TokenError::MissingAlgorithm);
+    }
+
+    #[test]
+    fn algorithm_not_configured() {
+        let hs384 = hmac().with_algorithm(Algorithm::HS384);
+        assert!(hs384.is_err(), "a 32-byte secret is too short for HS384");
+        let long = Key::hmac("0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
+        let t = forge(
+            &long.with_algorithm(Algorithm::HS384).unwrap(),
+            json!({"alg": "HS384"}),
+            &claims(json!({})),
+        );
+        assert_eq!(
+            err(&t),
+            TokenError::AlgorithmNotAllowed {
+                alg: "HS384".into()
+            }
+        );
+        let t = forge(&hmac(), json!({"alg": "XX999"}), &claims(json!({})));
+        assert_eq!(
+            err(&t),
+            TokenError::AlgorithmNotAllowed {
+                alg: "XX999".into()
+            }
+        );
+    }
+
+    #[test]
+    fn hmac_token_against_asymmetric_keys_and_the_reverse() {
+        let rsa_codec = codec_with(rsa(), TokenSettings::default());
+        // The classic confusion attack: HS256 "signed" with the public key as secret.
+        let public_pem = rsa().public_pem().unwrap();
+        let as_secret = Key::hmac(public_pem.as_bytes()).unwrap();
+        let t = forge(&as_secret, hs256(), &claims(json!({})));
+        assert_eq!(
+            rsa_codec.verify(&t, NOW).unwrap_err(),
+            TokenError::AlgorithmFamily {
+                alg: "HS256".into()
+            }
+        );
+        let t = forge(&rsa(), json!({"alg": "RS256"}), &claims(json!({})));
+        assert_eq!(
+            err(&t),
+            TokenError::AlgorithmFamily {
+                alg: "RS256".into()
+            }
+        );
+        assert!(rsa_codec.verify(&t, NOW).is_ok());
+    }
+
+    #[test]
+    fn unknown_kid() {
+        let t = forge(
+            &hmac(),
+            json!({"alg": "HS256", "kid": "nope"}),
+            &claims(json!({})),
+        );
+        assert_eq!(err(&t), TokenError::UnknownKeyId);
+        let t = forge(
+            &hmac(),
+            json!({"alg": "HS256", "kid": 7}),
+            &claims(json!({})),
+        );
+        assert_eq!(err(&t), TokenError::UnknownKeyId);
+    }
+
+    #[test]
+    fn crit_header() {
+        let t = forge(
+            &hmac(),
+            json!({"alg": "HS256", "crit": ["exp"]}),
+            &claims(json!({})),
+        );
+        assert_eq!(err(&t), TokenError::CriticalHeader);
+    }
+
+    #[test]
+    fn wrong_typ() {
+        let t = forge(
+            &hmac(),
+            json!({"alg": "HS256", "typ": "at+jwt"}),
+            &claims(json!({})),
+        );
+        assert_eq!(err(&t), TokenError::WrongType);
+        let t = forge(&hmac(), json!({"alg": "HS256"}), &claims(json!({})));
+        assert!(codec().verify(&t, NOW).is_ok(), "typ is optional");
+    }
+
+    #[test]
+    fn bad_signature() {
+        let other = Key::hmac("another secret of thirty-two bytes!!").unwrap();
+        assert_eq!(
+            err(&forge(&other, hs256(), &claims(json!({})))),
+            TokenError::BadSignature
+        );
+        // Tampered payload.
+        let good = forge(&hmac(), hs256(), &claims(json!({})));
+        let parts: Vec<&str> = good.split('.').collect();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&claims(json!({"admin": true}))),
+            parts[2]
+        );
+        assert_eq!(err(&tampered), TokenError::BadSignature);
+        // Truncated and empty signatures.
+        assert_eq!(
+            err(&format!("{}.{}.", parts[0], parts[1])),
+            TokenError::BadSignature
+        );
+        assert_eq!(
+            err(&format!("{}.{}.{}", parts[0], parts[1], &parts[2][..8])),
+            TokenError::BadSignature
+        );
+    }
+
+    #[test]
+    fn expired_and_leeway() {
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"exp": NOW.unix_timestamp()})),
+        );
+        assert_eq!(err(&t), TokenError::Expired);
+        let lenient = codec_with(
+            hmac(),
+            TokenSettings {
+                leeway: 5,
+                ..TokenSettings::default()
+            },
+        );
+        assert!(lenient.verify(&t, NOW + Duration::seconds(4)).is_ok());
+        assert_eq!(
+            lenient.verify(&t, NOW + Duration::seconds(5)).unwrap_err(),
+            TokenError::Expired
+        );
+    }
+
+    #[test]
+    fn not_yet_valid() {
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"nbf": NOW.unix_timestamp() + 10})),
+        );
+        assert_eq!(err(&t), TokenError::NotYetValid);
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"iat": NOW.unix_timestamp() + 10})),
+        );
+        assert_eq!(err(&t), TokenError::IssuedInFuture);
+        let lenient = codec_with(
+            hmac(),
+            TokenSettings {
+                leeway: 10,
+                ..TokenSettings::default()
+            },
+        );
+        assert!(lenient.verify(&t, NOW).is_ok());
+    }
+
+    #[test]
+    fn registered_claims_of_the_wrong_type() {
+        for name in ["exp", "nbf", "iat"] {
+            let t = forge(&hmac(), hs256(), &claims(json!({ name: "tomorrow" })));
+            assert_eq!(err(&t), TokenError::BadClaim(name));
+        }
+    }
+
+    #[test]
+    fn issuer_and_audience() {
+        let strict = codec_with(
+            hmac(),
+            TokenSettings {
+                issuer: Some("me".into()),
+                audience: Some("us".into()),
+                ..TokenSettings::default()
+            },
+        );
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"iss": "me", "aud": ["x", "us"]})),
+        );
+        assert!(strict.verify(&t, NOW).is_ok());
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"iss": "evil", "aud": "us"})),
+        );
+        assert_eq!(strict.verify(&t, NOW).unwrap_err(), TokenError::WrongIssuer);
+        let t = forge(
+            &hmac(),
+            hs256(),
+            &claims(json!({"iss": "me", "aud": "them"})),
+        );
+        assert_eq!(
+            strict.verify(&t, NOW).unwrap_err(),
+            TokenError::WrongAudience
+        );
+        let t = forge(&hmac(), hs256(), &claims(json!({"iss": "me"})));
+        assert_eq!(
+            strict.verify(&t, NOW).unwrap_err(),
+            TokenError::WrongAudience
+        );
+        // Written on encode.
+        let t = strict
+            .encode(&SessionKey::parse(SK).unwrap(), &Map::new(), NOW, None)
+            .unwrap();
+        assert!(strict.verify(&t, NOW).is_ok());
+    }
+
+    #[test]
+    fn session_key_missing_or_malformed() {
+        let t = forge(
+            &hmac(),
+            hs256(),
+            json!({"iat": NOW.unix_timestamp()}).to_string().as_bytes(),
+        );
+        assert_eq!(err(&t), TokenError::MissingSessionKey);
+        for bad in [
+            json!(12345678),
+            json!("short"),
+            json!("has:colon:in:it:xx"),
+            json!("a".repeat(200)),
+        ] {
+            let t = forge(&hmac(), hs256(), &claims(json!({ "sk": bad })));
+            assert_eq!(err(&t), TokenError::MissingSessionKey);
+        }
+    }
+
+    #[test]
+    fn verify_only_ring_cannot_encode() {
+        let public = Key::from_pem(rsa().public_pem().unwrap()).unwrap();
+        let fields = Fields::new(vec![], "sk").unwrap();
+        let c = TokenCodec::new(
+            KeyRing::verify_only([public]).unwrap(),
+            fields,
+            TokenSettings::default(),
+        )
+        .unwrap();
+        let e = c
+            .encode(&SessionKey::parse(SK).unwrap(), &Map::new(), NOW, None)
+            .unwrap_err();
+        assert_eq!(e, TokenError::NoSigningKey);
+        let t = forge(
+            &rsa(),
+            json!({"alg": "RS256", "kid": rsa().kid().unwrap()}),
+            &claims(json!({})),
+        );
+        assert!(c.verify(&t, NOW).is_ok());
+    }
+
+    #[test]
+    fn errors_never_contain_the_token() {
+        let t = forge(&hmac(), hs256(), &claims(json!({"exp": 1})));
+        let e = err(&t);
+        assert!(!format!("{e} {e:?}").contains(SK));
+    }
+}

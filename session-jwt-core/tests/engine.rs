@@ -1,0 +1,677 @@
+//! The request/response engine as a pure state machine under a fixed clock:
+//! every rule of the reference contract that the core decides.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::{Value, json};
+use session_jwt_core::{
+    AuthUser, CookieAction, Expiry, Key, KeyRing, MemoryStore, Record, SaveMode, Session,
+    SessionJwt, SessionKey, SessionStore, StoreError, auth,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+fn engine() -> SessionJwt {
+    builder().build().unwrap()
+}
+
+fn builder() -> session_jwt_core::Builder {
+    SessionJwt::builder()
+        .with_key(Key::hmac(SECRET).unwrap())
+        .unwrap()
+        .with_fields([
+            ("id", "id", "user_id"),
+            ("username", "u", "username"),
+            ("profile.team", "t", "team"),
+        ])
+        .with_claims_provider(|_: Option<&Value>| {
+            json!({"foo": "bar"}).as_object().unwrap().clone()
+        })
+}
+
+/// The `name=value` pair of a `Set-Cookie` header, as a browser sends it back.
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// One request: load with `cookie`, run `handler`, save. Returns the session
+/// and the Set-Cookie header.
+async fn request(
+    engine: &SessionJwt,
+    store: &impl SessionStore,
+    cookie: Option<&str>,
+    now: OffsetDateTime,
+    handler: impl FnOnce(&Session),
+) -> (Session, Option<String>) {
+    let headers: Vec<&[u8]> = cookie.map(str::as_bytes).into_iter().collect();
+    let session = engine.load(store, headers, now).await.unwrap();
+    handler(&session);
+    let out = engine.save(store, &session, now).await.unwrap();
+    (session, out.set_cookie)
+}
+
+fn attr<'a>(set_cookie: &'a str, name: &str) -> Option<&'a str> {
+    set_cookie.split("; ").skip(1).find_map(|a| {
+        let (k, v) = a.split_once('=').unwrap_or((a, ""));
+        k.eq_ignore_ascii_case(name).then_some(v)
+    })
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    username: String,
+    password: String,
+    profile: Value,
+}
+
+impl AuthUser for User {
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+    fn session_auth_hash(&self) -> String {
+        auth::session_auth_hash(b"server secret", &self.password)
+    }
+}
+
+fn john() -> User {
+    User {
+        id: 1,
+        username: "john".into(),
+        password: "password".into(),
+        profile: json!({"team": "core"}),
+    }
+}
+
+fn jane() -> User {
+    User {
+        id: 2,
+        username: "jane".into(),
+        password: "secret".into(),
+        profile: json!({"team": "ops"}),
+    }
+}
+
+#[tokio::test]
+async fn anonymous_unmodified_session_sends_and_saves_nothing() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (s, cookie) = request(&e, &store, None, NOW, |s| {
+        assert!(s.public_items().is_empty())
+    })
+    .await;
+    assert_eq!(cookie, None);
+    assert!(store.is_empty());
+    assert!(s.claims().is_none());
+}
+
+#[tokio::test]
+async fn modified_session_is_saved_and_issued_with_django_cookie_attributes() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (s, cookie) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let cookie = cookie.unwrap();
+    assert!(cookie.starts_with("sessionid="));
+    assert_eq!(attr(&cookie, "Path"), Some("/"));
+    assert_eq!(attr(&cookie, "SameSite"), Some("Lax"));
+    assert!(attr(&cookie, "HttpOnly").is_some());
+    assert!(attr(&cookie, "Secure").is_none());
+    assert_eq!(attr(&cookie, "Max-Age"), Some("1209600"));
+    assert_eq!(
+        attr(&cookie, "Expires"),
+        Some("Thu, 15 Jan 2026 00:00:00 GMT")
+    );
+    assert_eq!(store.len(), 1);
+
+    let token = pair(&cookie)["sessionid=".len()..].to_string();
+    let claims = e.codec().verify(&token, NOW).unwrap();
+    assert_eq!(claims.session_key(), &s.key().unwrap());
+    assert_eq!(claims.get("iat"), Some(&json!(NOW.unix_timestamp())));
+    assert_eq!(
+        claims.get("exp"),
+        Some(&json!(NOW.unix_timestamp() + 28_800))
+    );
+    assert_eq!(
+        claims.get("foo"),
+        Some(&json!("bar")),
+        "anonymous sessions carry the provider's claims"
+    );
+}
+
+#[tokio::test]
+async fn returning_visitor_finds_the_session_and_nothing_is_resent() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let later = NOW + Duration::hours(1);
+    let (s, again) = request(&e, &store, Some(&c), later, |s| {
+        assert_eq!(s.get::<String>("a").as_deref(), Some("b"));
+    })
+    .await;
+    assert_eq!(again, None, "unchanged session, young token: no Set-Cookie");
+    assert!(s.claims().is_some());
+}
+
+#[tokio::test]
+async fn token_past_half_life_is_reissued_without_a_store_write() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let before = store.load(&first_key(&e, &c), NOW).await.unwrap().unwrap();
+
+    let (_, none) = request(
+        &e,
+        &store,
+        Some(&c),
+        NOW + Duration::seconds(4 * 3600 - 1),
+        |_| {},
+    )
+    .await;
+    assert_eq!(none, None, "before half of its life: no refresh");
+
+    let at = NOW + Duration::hours(4);
+    let (_, fresh) = request(&e, &store, Some(&c), at, |_| {}).await;
+    let fresh = fresh.expect("past half of its life: refreshed");
+    let claims = e
+        .codec()
+        .verify(&pair(&fresh)["sessionid=".len()..], at)
+        .unwrap();
+    assert_eq!(claims.get("iat"), Some(&json!(at.unix_timestamp())));
+    assert_eq!(
+        claims.get("exp"),
+        Some(&json!(at.unix_timestamp() + 28_800))
+    );
+    // The cookie keeps the session's server-side end, not a new two weeks.
+    assert_eq!(
+        attr(&fresh, "Max-Age"),
+        Some((1_209_600 - 4 * 3600).to_string().as_str())
+    );
+    let after = store.load(claims.session_key(), at).await.unwrap().unwrap();
+    assert_eq!(before, after, "a refresh does not write the store");
+}
+
+fn first_key(e: &SessionJwt, cookie: &str) -> SessionKey {
+    e.read_cookies([cookie.as_bytes()], NOW)
+        .session_key()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn expired_token_is_an_anonymous_visitor_and_its_cookie_is_removed() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (s, removal) = request(&e, &store, Some(&c), NOW + Duration::hours(8), |s| {
+        assert_eq!(s.get::<String>("a"), None);
+    })
+    .await;
+    assert!(s.claims().is_none());
+    let removal = removal.expect("an invalid cookie is removed, as Django does");
+    assert!(removal.starts_with("sessionid=;"));
+    assert_eq!(attr(&removal, "Max-Age"), Some("0"));
+}
+
+#[tokio::test]
+async fn deleting_the_record_revokes_the_cookie_at_once() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    store.delete(&first_key(&e, &c)).await.unwrap();
+    let (s, _) = request(&e, &store, Some(&c), NOW + Duration::seconds(1), |_| {}).await;
+    assert!(s.claims().is_none());
+    assert!(s.public_items().is_empty());
+}
+
+#[tokio::test]
+async fn cycle_key_keeps_items_under_a_new_key_and_deletes_the_old() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let old = first_key(&e, &c);
+    let (s, c2) = request(&e, &store, Some(&c), NOW, Session::cycle_key).await;
+    let new = s.key().unwrap();
+    assert_ne!(old, new);
+    assert!(
+        store.load(&old, NOW).await.unwrap().is_none(),
+        "old record deleted"
+    );
+    assert_eq!(
+        store.load(&new, NOW).await.unwrap().unwrap().items.get("a"),
+        Some(&json!("b"))
+    );
+    // The old cookie no longer works; the new one does.
+    let (s_old, _) = request(&e, &store, Some(&c), NOW, |_| {}).await;
+    assert!(s_old.claims().is_none());
+    let (s_new, _) = request(&e, &store, Some(&pair(&c2.unwrap())), NOW, |_| {}).await;
+    assert_eq!(s_new.get::<String>("a").as_deref(), Some("b"));
+}
+
+#[tokio::test]
+async fn flush_deletes_the_session_and_removes_the_cookie() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (_, removal) = request(&e, &store, Some(&c), NOW, Session::flush).await;
+    assert!(removal.unwrap().starts_with("sessionid=;"));
+    assert!(store.is_empty());
+    let (s, _) = request(&e, &store, Some(&c), NOW, |_| {}).await;
+    assert!(s.claims().is_none(), "the flushed cookie is refused");
+}
+
+#[tokio::test]
+async fn flush_then_write_starts_a_new_session() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (s, c2) = request(&e, &store, Some(&c), NOW, |s| {
+        s.flush();
+        s.insert("c", "d").unwrap();
+    })
+    .await;
+    assert!(c2.is_some());
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        s.public_items(),
+        json!({"c": "d"}).as_object().unwrap().clone()
+    );
+}
+
+#[tokio::test]
+async fn browser_close_cookies_have_no_max_age_or_expires() {
+    let e = builder()
+        .with_expire_at_browser_close(true)
+        .build()
+        .unwrap();
+    let store = MemoryStore::new();
+    let (s, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = c.unwrap();
+    assert!(
+        attr(&c, "Max-Age").is_none() && attr(&c, "Expires").is_none(),
+        "{c}"
+    );
+    // The server keeps it for the cookie age.
+    let rec = store.load(&s.key().unwrap(), NOW).await.unwrap().unwrap();
+    assert_eq!(rec.expires, NOW + Duration::seconds(1_209_600));
+
+    // Per session, too (Django's set_expiry(0)), and back.
+    let e = engine();
+    let (_, c) = request(&e, &store, None, NOW, |s| {
+        s.set_expiry(Some(Expiry::OnBrowserClose))
+    })
+    .await;
+    assert!(attr(&c.unwrap(), "Max-Age").is_none());
+    let (_, c) = request(&e, &store, None, NOW, |s| {
+        s.set_expiry(Some(Expiry::After(Duration::seconds(60))))
+    })
+    .await;
+    assert_eq!(attr(&c.unwrap(), "Max-Age"), Some("60"));
+}
+
+#[tokio::test]
+async fn save_every_request_reissues_and_saves_every_time() {
+    let e = builder().with_save_every_request(true).build().unwrap();
+    let store = MemoryStore::new();
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let later = NOW + Duration::minutes(5);
+    let (s, again) = request(&e, &store, Some(&c), later, |_| {}).await;
+    assert!(again.is_some(), "re-issued although nothing changed");
+    let rec = store.load(&s.key().unwrap(), later).await.unwrap().unwrap();
+    assert_eq!(
+        rec.expires,
+        later + Duration::seconds(1_209_600),
+        "saved again: the session slides"
+    );
+    // An empty anonymous session is still not saved.
+    let (_, none) = request(&e, &store, None, NOW, |_| {}).await;
+    assert_eq!(none, None);
+}
+
+#[tokio::test]
+async fn token_exp_never_passes_the_cookie_expiry() {
+    let e = builder().with_cookie_age(100).build().unwrap();
+    let store = MemoryStore::new();
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let claims = e
+        .codec()
+        .verify(&pair(&c.unwrap())["sessionid=".len()..], NOW)
+        .unwrap();
+    assert_eq!(claims.expires_at(), Some(NOW + Duration::seconds(100)));
+
+    let e = builder().with_token_lifetime(0).build().unwrap();
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let claims = e
+        .codec()
+        .verify(&pair(&c.unwrap())["sessionid=".len()..], NOW)
+        .unwrap();
+    // Without a token lifetime, exp is the cookie's expiry.
+    assert_eq!(
+        claims.expires_at(),
+        Some(NOW + Duration::seconds(1_209_600))
+    );
+}
+
+#[tokio::test]
+async fn token_signed_by_an_older_ring_key_is_reissued_with_the_current_one() {
+    let old_key = Key::hmac("old secret, at least thirty-two bytes")
+        .unwrap()
+        .with_kid(Some("old".into()));
+    let new_key = Key::hmac("new secret, at least thirty-two bytes")
+        .unwrap()
+        .with_kid(Some("new".into()));
+    let old = SessionJwt::builder()
+        .with_key(old_key.clone())
+        .unwrap()
+        .build()
+        .unwrap();
+    let rotated = SessionJwt::builder()
+        .with_key_ring(
+            KeyRing::new(new_key)
+                .unwrap()
+                .with_verification_key(old_key)
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let store = MemoryStore::new();
+    let (_, c) = request(&old, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (s, fresh) = request(
+        &rotated,
+        &store,
+        Some(&c),
+        NOW + Duration::seconds(1),
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        s.get::<String>("a").as_deref(),
+        Some("b"),
+        "nobody is logged out by a rotation"
+    );
+    let fresh = fresh.expect("re-issued with the current key");
+    let token = &pair(&fresh)["sessionid=".len()..];
+    let claims = rotated
+        .codec()
+        .verify(token, NOW + Duration::seconds(1))
+        .unwrap();
+    assert_eq!(claims.header().get("kid"), Some(&json!("new")));
+    assert!(
+        old.codec().verify(token, NOW).is_err(),
+        "the old key alone no longer verifies it"
+    );
+}
+
+#[tokio::test]
+async fn several_session_cookies_follow_the_planted_cookie_rules() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, a) = request(&e, &store, None, NOW, |s| s.insert("who", "a").unwrap()).await;
+    let (_, b) = request(&e, &store, None, NOW, |s| s.insert("who", "b").unwrap()).await;
+    let (a, b) = (pair(&a.unwrap()), pair(&b.unwrap()));
+    let garbage = "sessionid=not.a.token";
+    let load = |header: String| {
+        let e = e.clone();
+        let store = store.clone();
+        async move {
+            e.load(&store, [header.as_bytes()], NOW)
+                .await
+                .unwrap()
+                .get::<String>("who")
+        }
+    };
+    assert_eq!(
+        load(format!("{garbage}; {a}")).await.as_deref(),
+        Some("a"),
+        "invalid ones are ignored"
+    );
+    assert_eq!(
+        load(format!("{a}; other=1; {a}")).await.as_deref(),
+        Some("a"),
+        "same key twice is fine"
+    );
+    assert_eq!(
+        load(format!("{a}; {b}")).await,
+        None,
+        "two valid, different keys: anonymous"
+    );
+    // Split over two Cookie headers, the same.
+    let s = e
+        .load(&store, [a.as_bytes(), b.as_bytes()], NOW)
+        .await
+        .unwrap();
+    assert_eq!(s.get::<String>("who"), None);
+    // Non-UTF-8 header bytes are ignored, never a panic.
+    let s = e
+        .load(&store, [&b"sessionid=\xff\xfe"[..], a.as_bytes()], NOW)
+        .await
+        .unwrap();
+    assert_eq!(s.get::<String>("who").as_deref(), Some("a"));
+    // Too many cookies of the name: anonymous.
+    let many = [a.as_str(); 9].join("; ");
+    assert_eq!(load(many).await, None);
+}
+
+#[tokio::test]
+async fn login_cycles_the_key_keeps_items_and_puts_user_fields_in_the_token() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("cart", "x").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let before = first_key(&e, &c);
+    let (s, c2) = request(&e, &store, Some(&c), NOW, |s| s.login(&john()).unwrap()).await;
+    assert_ne!(
+        s.key().unwrap(),
+        before,
+        "login cycles the key (session fixation)"
+    );
+    assert!(store.load(&before, NOW).await.unwrap().is_none());
+    assert_eq!(
+        s.get::<String>("cart").as_deref(),
+        Some("x"),
+        "items kept, as cycle_key"
+    );
+    let claims = e
+        .codec()
+        .verify(&pair(&c2.unwrap())["sessionid=".len()..], NOW)
+        .unwrap();
+    let got: Value = Value::Object(claims.claims().clone());
+    assert_eq!(got["id"], json!(1));
+    assert_eq!(got["user_id"], json!(1));
+    assert_eq!(got["u"], json!("john"));
+    assert_eq!(got["username"], json!("john"));
+    assert_eq!(got["team"], json!("core"));
+    assert_eq!(got["foo"], json!("bar"));
+    assert_eq!(s.user_id().as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn login_as_another_user_flushes_first() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| {
+        s.login(&john()).unwrap();
+        s.insert("private", "john's").unwrap();
+    })
+    .await;
+    let (s, _) = request(&e, &store, Some(&pair(&c.unwrap())), NOW, |s| {
+        s.login(&jane()).unwrap()
+    })
+    .await;
+    assert_eq!(
+        s.get::<String>("private"),
+        None,
+        "jane must not see john's items"
+    );
+    assert_eq!(s.user_id().as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn password_change_logs_out_other_sessions_but_not_this_one() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, here) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    let (_, there) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    let (here, there) = (pair(&here.unwrap()), pair(&there.unwrap()));
+    let changed = User {
+        password: "new".into(),
+        ..john()
+    };
+    let (s, here2) = request(&e, &store, Some(&here), NOW, |s| {
+        assert!(s.authenticate(Some(john())).is_some());
+        s.update_auth_hash(&changed).unwrap();
+    })
+    .await;
+    assert!(
+        s.authenticate(Some(User {
+            password: "new".into(),
+            ..john()
+        }))
+        .is_some()
+    );
+    let here2 = pair(&here2.unwrap());
+    let (s, _) = request(&e, &store, Some(&here2), NOW, |_| {}).await;
+    assert!(
+        s.authenticate(Some(User {
+            password: "new".into(),
+            ..john()
+        }))
+        .is_some(),
+        "this session stays"
+    );
+    let (s, removal) = request(&e, &store, Some(&there), NOW, |s| {
+        assert!(
+            s.authenticate(Some(User {
+                password: "new".into(),
+                ..john()
+            }))
+            .is_none()
+        );
+    })
+    .await;
+    assert!(s.user_id().is_none(), "the other session is logged out");
+    assert!(removal.unwrap().starts_with("sessionid=;"));
+}
+
+#[tokio::test]
+async fn logout_deletes_the_session_and_removes_the_cookie() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (_, removal) = request(&e, &store, Some(&c), NOW, Session::logout).await;
+    assert!(removal.unwrap().starts_with("sessionid=;"));
+    assert!(store.is_empty());
+    let (s, _) = request(&e, &store, Some(&c), NOW, |_| {}).await;
+    assert!(s.user_id().is_none());
+}
+
+#[tokio::test]
+async fn finish_outcome_lists_save_delete_and_cookie() {
+    let e = engine();
+    let s = e.new_session();
+    s.insert("a", 1).unwrap();
+    let out = e.finish(&s, NOW).unwrap();
+    let save = out.save.unwrap();
+    assert_eq!(save.mode, SaveMode::Create);
+    assert_eq!(save.record.expires, NOW + Duration::seconds(1_209_600));
+    assert!(out.delete.is_empty());
+    assert!(matches!(out.cookie, CookieAction::Set(_)));
+    // Finished once: a second finish has nothing new to do.
+    let again = e.finish(&s, NOW).unwrap();
+    assert!(again.save.is_none() && again.cookie == CookieAction::None);
+}
+
+/// A store that can be switched off: every call fails while it is down.
+#[derive(Default, Clone)]
+struct Flaky {
+    inner: MemoryStore,
+    down: Arc<AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable(std::io::Error::other(
+                "store is down",
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for Flaky {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Record>, StoreError> {
+        self.check()?;
+        self.inner.load(key, now).await
+    }
+    async fn save(
+        &self,
+        key: &SessionKey,
+        r: &Record,
+        m: SaveMode,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.save(key, r, m, now).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.delete(key).await
+    }
+    async fn delete_user_sessions(
+        &self,
+        u: &str,
+        k: Option<&SessionKey>,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.delete_user_sessions(u, k, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_is_an_error_never_a_logout() {
+    let (e, store) = (engine(), Flaky::default());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    let c = pair(&c.unwrap());
+    store.down.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        e.load(&store, [c.as_bytes()], NOW).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    store.down.store(false, Ordering::SeqCst);
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    s.logout();
+    store.down.store(true, Ordering::SeqCst);
+    assert!(
+        e.save(&store, &s, NOW).await.is_err(),
+        "a failed save is reported"
+    );
+    store.down.store(false, Ordering::SeqCst);
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    assert_eq!(
+        s.user_id().as_deref(),
+        Some("1"),
+        "the outage logged nobody out"
+    );
+}
+
+#[tokio::test]
+async fn a_session_deleted_meanwhile_is_not_resurrected() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    s.insert("a", "changed").unwrap();
+    // A logout at another instance, while this request runs.
+    store.delete(&s.key().unwrap()).await.unwrap();
+    let out = e.save(&store, &s, NOW).await.unwrap();
+    assert_eq!(out.set_cookie, None);
+    assert!(store.is_empty());
+}

@@ -1,0 +1,301 @@
+//! Key material: PEM, JWK, JWKS, algorithm choice and mismatch errors,
+//! thumbprints, rotation, and redaction.
+
+use serde_json::{Map, Value, json};
+use session_jwt_core::{
+    Algorithm, Fields, Key, KeyRing, SessionKey, TokenCodec, TokenError, TokenSettings,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+fn pem(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/vectors/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn codec(ring: KeyRing) -> TokenCodec {
+    TokenCodec::new(
+        ring,
+        Fields::new(vec![], "sk").unwrap(),
+        TokenSettings::default(),
+    )
+    .unwrap()
+}
+
+fn round_trip(signer: &Key, verifier: KeyRing) {
+    let sk = SessionKey::generate();
+    let token = codec(KeyRing::new(signer.clone()).unwrap())
+        .encode(&sk, &Map::new(), NOW, None)
+        .unwrap();
+    let claims = codec(verifier).verify(&token, NOW).unwrap();
+    assert_eq!(claims.session_key(), &sk);
+    assert_eq!(
+        claims.header().get("alg"),
+        Some(&json!(signer.algorithm().as_str()))
+    );
+}
+
+#[test]
+fn the_algorithm_follows_the_key() {
+    for (file, alg) in [
+        ("rsa.pem", Algorithm::RS256),
+        ("rsa.pkcs1.pem", Algorithm::RS256),
+        ("p256.pem", Algorithm::ES256),
+        ("p384.pem", Algorithm::ES384),
+        ("ed25519.pem", Algorithm::EdDSA),
+    ] {
+        let key = Key::from_pem(pem(file)).unwrap();
+        assert_eq!(key.algorithm(), alg, "{file}");
+        assert!(key.can_sign());
+        assert_eq!(
+            key.kid(),
+            key.thumbprint().as_deref(),
+            "asymmetric kid defaults to the thumbprint"
+        );
+        // Verified by the public key alone, from PEM and from its JWK.
+        let public = Key::from_pem(key.public_pem().unwrap()).unwrap();
+        assert!(!public.can_sign());
+        round_trip(&key, KeyRing::verify_only([public]).unwrap());
+        let jwks = KeyRing::new(key.clone()).unwrap().jwks().unwrap();
+        round_trip(&key, KeyRing::from_jwks(jwks.to_string()).unwrap());
+    }
+    assert_eq!(
+        Key::hmac("0123456789abcdef0123456789abcdef")
+            .unwrap()
+            .algorithm(),
+        Algorithm::HS256
+    );
+    assert_eq!(
+        Key::hmac("0123456789abcdef0123456789abcdef").unwrap().kid(),
+        None
+    );
+}
+
+#[test]
+fn every_algorithm_signs_and_verifies() {
+    let secret = "0123456789abcdef".repeat(4);
+    for alg in Algorithm::ALL {
+        let key = match alg {
+            a if a.is_hmac() => Key::hmac(secret.as_str()).unwrap(),
+            Algorithm::ES256 => Key::from_pem(pem("p256.pem")).unwrap(),
+            Algorithm::ES384 => Key::from_pem(pem("p384.pem")).unwrap(),
+            Algorithm::EdDSA => Key::from_pem(pem("ed25519.pem")).unwrap(),
+            _ => Key::from_pem(pem("rsa.pem")).unwrap(),
+        }
+        .with_algorithm(alg)
+        .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        // PS256 from PEM is a known josekit pitfall: it must work here.
+        round_trip(&key, KeyRing::new(key.clone()).unwrap());
+    }
+}
+
+#[test]
+fn an_algorithm_that_does_not_fit_the_key_names_the_setting() {
+    let cases = [
+        ("rsa.pem", Algorithm::ES256),
+        ("rsa.pem", Algorithm::HS256),
+        ("p256.pem", Algorithm::ES384),
+        ("p384.pem", Algorithm::ES256),
+        ("ed25519.pem", Algorithm::RS256),
+    ];
+    for (file, alg) in cases {
+        let err = Key::from_pem(pem(file))
+            .unwrap()
+            .with_algorithm(alg)
+            .unwrap_err();
+        assert_eq!(err.setting(), "algorithm", "{file} {alg}");
+        assert!(err.to_string().contains(alg.as_str()));
+    }
+    let err = Key::hmac("0123456789abcdef0123456789abcdef")
+        .unwrap()
+        .with_algorithm(Algorithm::RS256)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    assert!("HS999".parse::<Algorithm>().is_err());
+}
+
+#[test]
+fn pem_pairs_must_match() {
+    let ok = Key::from_pem_pair(pem("rsa.pem"), pem("rsa.pub.pem")).unwrap();
+    assert!(ok.can_sign());
+    let p256_public = Key::from_pem(pem("p256.pem"))
+        .unwrap()
+        .public_pem()
+        .unwrap();
+    let err = Key::from_pem_pair(pem("rsa.pem"), p256_public).unwrap_err();
+    assert_eq!(err.setting(), "public_key");
+    let err = Key::from_pem_pair(pem("rsa.pub.pem"), pem("rsa.pub.pem")).unwrap_err();
+    assert!(err.to_string().contains("not a private key"));
+}
+
+#[test]
+fn garbage_key_material_is_a_clear_error() {
+    for bad in [
+        "",
+        "not a key",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    ] {
+        let err = Key::from_pem(bad).unwrap_err();
+        assert_eq!(err.setting(), "key", "{bad:?}: {err}");
+    }
+    assert!(
+        Key::from_pem_file("/no/such/file.pem")
+            .unwrap_err()
+            .to_string()
+            .contains("/no/such/file.pem")
+    );
+    assert!(Key::from_jwk_json("{}").is_err());
+    assert!(KeyRing::from_jwks(r#"{"keys": []}"#).is_err());
+    assert!(KeyRing::from_jwks("nope").is_err());
+}
+
+#[test]
+fn rfc7638_thumbprint_vector() {
+    // RFC 7638 section 3.1.
+    let jwk = json!({
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29"
+    });
+    let key = Key::from_jwk_json(jwk.to_string()).unwrap();
+    assert_eq!(
+        key.thumbprint().as_deref(),
+        Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+    );
+    assert_eq!(key.kid(), Some("2011-04-29"), "a JWK's own kid is kept");
+    assert!(!key.can_sign());
+}
+
+#[test]
+fn jwk_round_trip_of_private_keys() {
+    for file in ["rsa.pem", "p256.pem", "ed25519.pem"] {
+        let key = Key::from_pem(pem(file)).unwrap();
+        let back = Key::from_jwk_json(key.private_jwk().unwrap().to_string()).unwrap();
+        assert!(back.can_sign());
+        assert_eq!(back.public_jwk(), key.public_jwk());
+        round_trip(
+            &back,
+            KeyRing::verify_only([Key::from_pem(key.public_pem().unwrap()).unwrap()]).unwrap(),
+        );
+    }
+    let secret = Key::hmac("0123456789abcdef0123456789abcdef").unwrap();
+    let back = Key::from_jwk_json(secret.private_jwk().unwrap().to_string()).unwrap();
+    round_trip(&secret, KeyRing::new(back).unwrap());
+}
+
+#[test]
+fn jwks_publishes_public_keys_only_and_never_secrets() {
+    let rsa = Key::from_pem(pem("rsa.pem")).unwrap();
+    let old = Key::from_pem(pem("p256.pem")).unwrap();
+    let ring = KeyRing::new(rsa)
+        .unwrap()
+        .with_verification_key(old)
+        .unwrap();
+    let jwks = ring.jwks().unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for k in keys {
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "private member published: {k}"
+        );
+        assert_eq!(k["use"], "sig");
+        assert!(k["kid"].is_string() && k["alg"].is_string());
+    }
+    assert_eq!(
+        KeyRing::new(Key::hmac("0123456789abcdef0123456789abcdef").unwrap())
+            .unwrap()
+            .jwks(),
+        None
+    );
+}
+
+#[test]
+fn hmac_and_asymmetric_keys_cannot_share_a_ring() {
+    let ring = KeyRing::new(Key::from_pem(pem("rsa.pem")).unwrap()).unwrap();
+    let err = ring
+        .with_verification_key(Key::hmac("0123456789abcdef0123456789abcdef").unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot share"));
+}
+
+#[test]
+fn secrets_are_redacted() {
+    let secret = "0123456789abcdef0123456789abcdef-SECRET";
+    let key = Key::hmac(secret).unwrap();
+    let ring = KeyRing::new(key.clone()).unwrap();
+    for shown in [
+        format!("{key:?}"),
+        format!("{ring:?}"),
+        format!("{:?}", session_jwt_core::Secret::from(secret)),
+    ] {
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("0123456789"),
+            "{shown}"
+        );
+    }
+    let private = Key::from_pem(pem("rsa.pem")).unwrap();
+    assert!(!format!("{private:?}").contains("MII"));
+}
+
+#[test]
+fn generated_keys_work_for_every_algorithm() {
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ] {
+        let (key, text) = session_jwt_core::key::generate(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        assert!(!text.is_empty());
+        round_trip(&key, KeyRing::new(key.clone()).unwrap());
+    }
+}
+
+#[test]
+fn rotation_kid_selects_the_key_and_old_tokens_still_verify() {
+    let a = Key::from_pem(pem("rsa.pem")).unwrap();
+    let b = Key::from_pem(pem("p256.pem")).unwrap();
+    let sk = SessionKey::generate();
+    let old_token = codec(KeyRing::new(b.clone()).unwrap())
+        .encode(&sk, &Map::new(), NOW, None)
+        .unwrap();
+    let ring = KeyRing::new(a).unwrap().with_verification_key(b).unwrap();
+    let claims = codec(ring.clone()).verify(&old_token, NOW).unwrap();
+    assert!(!claims.signed_with_current_key());
+    // A kid that names no key of the ring.
+    let mut header: Value =
+        serde_json::from_slice(&base64_decode(old_token.split('.').next().unwrap())).unwrap();
+    header["kid"] = json!("gone");
+    let forged = format!(
+        "{}.{}",
+        base64_encode(header.to_string().as_bytes()),
+        old_token.split_once('.').unwrap().1
+    );
+    assert_eq!(
+        codec(ring).verify(&forged, NOW).unwrap_err(),
+        TokenError::UnknownKeyId
+    );
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
