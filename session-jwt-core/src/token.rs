@@ -177,7 +177,8 @@ impl TokenCodec {
 
     /// Issues a token for `session_key` carrying `claims` (short-named user
     /// fields and provider claims), issued at `now`. `exp` is `now` plus the
-    /// lifetime, but never later than `not_after` (the cookie's expiry).
+    /// lifetime, but never later than `not_after` (the cookie's expiry); with
+    /// a lifetime of `0` there is no `exp`.
     pub fn encode(
         &self,
         session_key: &SessionKey,
@@ -193,11 +194,12 @@ impl TokenCodec {
             .collect();
         payload.insert(self.fields.session_field(), session_key.expose().into());
         payload.insert("iat", iat.into());
-        let mut exp =
-            (self.settings.expires > 0).then(|| iat.saturating_add(self.settings.expires as i64));
-        if let Some(limit) = not_after {
-            exp = Some(exp.map_or(limit.unix_timestamp(), |e| e.min(limit.unix_timestamp())));
-        }
+        // No lifetime: no `exp` (django-session-jwt without EXPIRES); the
+        // token then lives as long as the cookie and its server-side session.
+        let exp = (self.settings.expires > 0).then(|| {
+            let exp = iat.saturating_add(self.settings.expires as i64);
+            not_after.map_or(exp, |limit| exp.min(limit.unix_timestamp()))
+        });
         if let Some(exp) = exp {
             payload.insert("exp", exp.into());
         }
