@@ -1,1 +1,73 @@
-//! Conformance suite support (work in progress).
+//! The conformance suite: one set of black-box tests, run against the
+//! reference app (`demo` example) of every adapter over real HTTP.
+//!
+//! Each adapter has a test file that expands [`suite!`] with its name:
+//!
+//! ```text
+//! conformance::suite!("poem");
+//! ```
+//!
+//! The harness builds `session-jwt-<adapter>`'s `demo` example with cargo
+//! (once per test binary), starts it as a child process on a free loopback
+//! port with the environment of each case, waits for its `listening on` line,
+//! and drives it with reqwest. An adapter whose example cannot be built fails
+//! every test; nothing is skipped.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod cases;
+pub mod keys;
+pub mod python;
+
+pub use app::{App, Reply};
+
+/// Expands to one `#[test]` per conformance case, run against `$adapter`'s
+/// reference app.
+#[macro_export]
+macro_rules! suite {
+    ($adapter:literal) => {
+        $crate::suite!(@cases $adapter;
+            login_page_has_the_form,
+            login_sets_the_cookie_with_djangos_attributes,
+            login_redirects_only_to_local_next,
+            failed_login_is_401_and_keeps_the_visitors_session,
+            login_cycles_the_session_key_and_keeps_items,
+            login_as_another_user_flushes_the_session,
+            session_fixation_is_prevented,
+            logout_deletes_the_session_and_revokes_the_cookie,
+            set_and_get_store_strings,
+            anonymous_get_is_empty_without_a_cookie,
+            unchanged_session_sends_no_cookie,
+            claims_carry_short_and_long_names,
+            token_layout_matches_the_contract,
+            me_requires_login_and_redirects_with_next,
+            password_change_logs_out_other_sessions,
+            jwks_is_404_with_an_hmac_key,
+            asymmetric_keys_sign_and_jwks_verifies_the_cookie,
+            public_key_pair_must_match,
+            algorithm_and_kid_overrides,
+            expires_zero_leaves_exp_out,
+            cookie_settings_from_the_environment,
+            browser_close_cookies_have_no_expiry,
+            save_every_request_reissues_the_cookie,
+            token_past_half_life_is_refreshed,
+            bad_cookies_are_anonymous_never_an_error,
+            oversized_and_non_utf8_headers_are_never_a_500,
+            several_session_cookies,
+            bad_configuration_stops_at_start_naming_the_variable,
+            missing_key_warns_and_uses_a_random_secret,
+            stops_cleanly_on_sigterm_and_sigint,
+            pyjwt_verifies_the_cookie,
+            django_session_jwt_verifies_the_cookie,
+        );
+    };
+    (@cases $adapter:literal; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::cases::$case($adapter);
+            }
+        )*
+    };
+}

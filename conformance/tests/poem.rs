@@ -1,0 +1,2 @@
+//! The conformance suite against the Poem adapter's reference app.
+conformance::suite!("poem");

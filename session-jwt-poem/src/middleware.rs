@@ -1,0 +1,240 @@
+//! [`SessionMiddleware`]: loads the session before the handler and saves it
+//! after, through the core's [`SessionJwt::load`] and [`SessionJwt::save`].
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use poem::error::ResponseError;
+use poem::http::header::{COOKIE, SET_COOKIE, VARY};
+use poem::http::{HeaderValue, StatusCode, Uri};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use session_jwt_core::time::OffsetDateTime;
+use session_jwt_core::{MemoryStore, ResponseHeaders, SessionJwt, SessionStore};
+
+use crate::error::Error;
+use crate::user::{DynUserLoader, UserLoader};
+
+/// The login URL used by [`LoginRequired`](crate::LoginRequired) unless
+/// [`SessionMiddleware::with_login_url`] sets another.
+pub const DEFAULT_LOGIN_URL: &str = "/login";
+
+/// A Poem middleware giving every request a [`Session`](crate::Session).
+///
+/// Per request it reads the clock once, verifies the session cookie and
+/// loads the record from the store ([`SessionJwt::load`]), runs the inner
+/// endpoint, then saves or deletes the record and writes `Set-Cookie` and
+/// `Vary: Cookie` as the core decides ([`SessionJwt::save`]).
+///
+/// - A store failure, on load or on save, is answered with 503 and logged
+///   with `tracing::error!`; it never logs anyone out, and a failed save sends
+///   no `Set-Cookie` (the client keeps its cookie).
+/// - An error returned by the inner endpoint is turned into its response
+///   here, so that the session is saved for error responses too (a session
+///   that [`CurrentUser`](crate::CurrentUser) found stale must be deleted even
+///   when the route then answers 302 or 401). Middlewares *inside* this one
+///   still see the typed error.
+/// - Installed twice on one route, the inner instance steps aside.
+///
+/// Cheap to clone: clone it to keep a handle for
+/// [`testing`](crate::testing) helpers after `.with(..)` consumed one.
+#[derive(Clone)]
+pub struct SessionMiddleware {
+    config: Arc<Config>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) engine: SessionJwt,
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) login_url: String,
+    /// An `Arc<dyn DynUserLoader<U>>` for the registered user type `U`.
+    pub(crate) user_loader: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for SessionMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("engine", &self.config.engine)
+            .field("login_url", &self.config.login_url)
+            .field("user_loader", &self.config.user_loader.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionMiddleware {
+    /// Sessions configured by `engine`, kept in `store`.
+    pub fn new(engine: SessionJwt, store: impl SessionStore) -> Self {
+        Self::with_shared_store(engine, Arc::new(store))
+    }
+
+    /// Sessions configured by `engine`, kept in a store shared with other
+    /// parts of the app (a "log out everywhere" handler, a purge task).
+    pub fn with_shared_store(engine: SessionJwt, store: Arc<dyn SessionStore>) -> Self {
+        Self {
+            config: Arc::new(Config {
+                engine,
+                store,
+                login_url: DEFAULT_LOGIN_URL.to_owned(),
+                user_loader: None,
+            }),
+        }
+    }
+
+    /// Sessions kept in a new [`MemoryStore`] (one process; lost at restart).
+    pub fn memory(engine: SessionJwt) -> Self {
+        Self::new(engine, MemoryStore::new())
+    }
+
+    /// Where [`LoginRequired`](crate::LoginRequired) redirects anonymous
+    /// visitors (default [`DEFAULT_LOGIN_URL`]); `?next=` and the page's path
+    /// are added to it.
+    #[must_use]
+    pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.config).login_url = url.into();
+        self
+    }
+
+    /// Registers how to load users for [`CurrentUser`](crate::CurrentUser),
+    /// [`LoginRequired`](crate::LoginRequired) and [`ApiUser`](crate::ApiUser)
+    /// of `L::User`. One loader per middleware; a second call replaces it.
+    #[must_use]
+    pub fn with_user_loader<L: UserLoader>(mut self, loader: L) -> Self {
+        let loader: Arc<dyn DynUserLoader<L::User>> = Arc::new(loader);
+        Arc::make_mut(&mut self.config).user_loader = Some(Arc::new(loader));
+        self
+    }
+
+    /// The engine (configuration, keys, JWKS).
+    #[must_use]
+    pub fn engine(&self) -> &SessionJwt {
+        &self.config.engine
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.config.store
+    }
+
+    /// The login URL.
+    #[must_use]
+    pub fn login_url(&self) -> &str {
+        &self.config.login_url
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for SessionMiddleware {
+    type Output = SessionEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        SessionEndpoint {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The endpoint [`SessionMiddleware`] wraps around the app.
+pub struct SessionEndpoint<E> {
+    inner: E,
+    config: Arc<Config>,
+}
+
+impl<E> fmt::Debug for SessionEndpoint<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionEndpoint").finish_non_exhaustive()
+    }
+}
+
+/// What the middleware leaves in the request's extensions for the
+/// extractors.
+#[derive(Clone)]
+pub(crate) struct RequestState {
+    pub(crate) session: session_jwt_core::Session,
+    pub(crate) config: Arc<Config>,
+    /// The request's URI as the client sent it, for `?next=`.
+    pub(crate) uri: Uri,
+}
+
+impl RequestState {
+    pub(crate) fn of(req: &Request) -> Result<&Self, Error> {
+        req.extensions()
+            .get::<Self>()
+            .ok_or(Error::MiddlewareMissing)
+    }
+}
+
+impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        if req.extensions().get::<RequestState>().is_some() {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let now = OffsetDateTime::now_utc();
+        let Config { engine, store, .. } = &*self.config;
+
+        let cookies = req.headers().get_all(COOKIE);
+        let loaded = engine
+            .load(&**store, cookies.iter().map(HeaderValue::as_bytes), now)
+            .await;
+        let session = match loaded {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::error!(error = %e, "session store failed to load a session; answering 503");
+                return Ok(Error::Store(e).as_response());
+            }
+        };
+        // The URI the client sent. A server sets `original_uri`; a request
+        // built in a test leaves it at `/`, and then the URI seen here, before
+        // any routing strips a prefix, is the one sent.
+        let uri = match req.original_uri() {
+            u if u.path_and_query().is_some_and(|p| p.as_str() != "/") => u.clone(),
+            _ => req.uri().clone(),
+        };
+        req.extensions_mut().insert(RequestState {
+            session: session.clone(),
+            config: self.config.clone(),
+            uri,
+        });
+
+        let mut resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(e) => e.into_response(),
+        };
+
+        match engine.save(&**store, &session, now).await {
+            Ok(headers) => {
+                write_headers(&mut resp, headers);
+                Ok(resp)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session store failed to save a session; answering 503");
+                Ok(Error::Store(e).as_response())
+            }
+        }
+    }
+}
+
+fn write_headers(resp: &mut Response, headers: ResponseHeaders) {
+    if let Some(cookie) = headers.set_cookie {
+        match HeaderValue::try_from(cookie) {
+            Ok(value) => {
+                resp.headers_mut().append(SET_COOKIE, value);
+            }
+            Err(_) => {
+                // The core builds the cookie from a base64url token and the
+                // configured (checked) name, path and domain: unreachable
+                // unless the configuration holds bytes a header cannot.
+                tracing::error!("the session cookie is not a valid header value");
+                *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return;
+            }
+        }
+    }
+    if headers.vary_cookie {
+        resp.headers_mut()
+            .append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}
