@@ -8,6 +8,7 @@
 //! every other session of the user, while [`Session::update_auth_hash`] keeps
 //! the current one.
 
+use async_trait::async_trait;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
@@ -26,6 +27,52 @@ pub trait AuthUser: Serialize {
     /// change must end the user's sessions). Build it with
     /// [`session_auth_hash`]; never return the password or its hash itself.
     fn session_auth_hash(&self) -> String;
+}
+
+/// Loads the app's users by id, so that every adapter resolves the current
+/// user the same way (Django's `get_user`). Implement it once; register it
+/// with the adapter.
+///
+/// ```
+/// use session_jwt_core::auth::{AuthUser, UserLoader};
+///
+/// #[derive(Clone, serde::Serialize)]
+/// struct User { id: u64, name: String, #[serde(skip)] auth_hash: String }
+///
+/// impl AuthUser for User {
+///     fn id(&self) -> String { self.id.to_string() }
+///     fn session_auth_hash(&self) -> String { self.auth_hash.clone() }
+/// }
+///
+/// struct Users;
+///
+/// #[async_trait::async_trait]
+/// impl UserLoader for Users {
+///     type User = User;
+///     async fn load_user(&self, id: &str) -> Option<User> {
+///         (id == "1").then(|| User { id: 1, name: "john".into(), auth_hash: "h".into() })
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait UserLoader: Send + Sync + 'static {
+    /// The app's user type.
+    type User: AuthUser + Send + Sync + 'static;
+
+    /// The user with this id (as stored at login: [`AuthUser::id`]), or
+    /// `None` if there is none (any more).
+    async fn load_user(&self, id: &str) -> Option<Self::User>;
+
+    /// The session's logged-in user: its user id, loaded, then checked with
+    /// [`Session::authenticate`] (which logs the session out when the user's
+    /// auth hash changed). `None` for an anonymous visitor.
+    async fn current_user(&self, session: &Session) -> Option<Self::User> {
+        let user = match session.user_id() {
+            Some(id) => self.load_user(&id).await,
+            None => None,
+        };
+        session.authenticate(user)
+    }
 }
 
 /// HMAC-SHA256 of `password_hash` under the app's `secret`, in hex (Django's

@@ -21,50 +21,20 @@ use session_jwt_core::auth::login_redirect;
 use crate::error::Error;
 use crate::middleware::RequestState;
 
-/// Loads the app's users by id, for the user extractors. Register it with
+/// Loads the app's users by id: the core's [`UserLoader`], registered with
 /// [`SessionMiddleware::with_user_loader`](crate::SessionMiddleware::with_user_loader).
-///
-/// ```
-/// use session_jwt_poem::{AuthUser, UserLoader, async_trait};
-///
-/// #[derive(Clone, serde::Serialize)]
-/// struct User { id: u64, name: String, #[serde(skip)] auth_hash: String }
-///
-/// impl AuthUser for User {
-///     fn id(&self) -> String { self.id.to_string() }
-///     fn session_auth_hash(&self) -> String { self.auth_hash.clone() }
-/// }
-///
-/// struct Users;
-///
-/// #[async_trait]
-/// impl UserLoader for Users {
-///     type User = User;
-///     async fn load_user(&self, id: &str) -> Option<User> {
-///         (id == "1").then(|| User { id: 1, name: "john".into(), auth_hash: "h".into() })
-///     }
-/// }
-/// ```
-#[async_trait]
-pub trait UserLoader: Send + Sync + 'static {
-    /// The app's user type.
-    type User: AuthUser + Send + Sync + 'static;
-
-    /// The user with this id (as stored at login: [`AuthUser::id`]), or
-    /// `None` if there is none (any more).
-    async fn load_user(&self, id: &str) -> Option<Self::User>;
-}
+pub use session_jwt_core::auth::UserLoader;
 
 /// [`UserLoader`] with the loader type erased, so the middleware can hold it.
 #[async_trait]
 pub(crate) trait DynUserLoader<U>: Send + Sync + 'static {
-    async fn load(&self, id: &str) -> Option<U>;
+    async fn current_user(&self, session: &session_jwt_core::Session) -> Option<U>;
 }
 
 #[async_trait]
 impl<L: UserLoader> DynUserLoader<L::User> for L {
-    async fn load(&self, id: &str) -> Option<L::User> {
-        self.load_user(id).await
+    async fn current_user(&self, session: &session_jwt_core::Session) -> Option<L::User> {
+        UserLoader::current_user(self, session).await
     }
 }
 
@@ -100,12 +70,7 @@ async fn resolve<U: AuthUser + Send + Sync + 'static>(
         .ok_or(Error::UserLoaderMissing {
             user_type: type_name::<U>(),
         })?;
-    let session = &state.session;
-    let user = match session.user_id() {
-        Some(id) => loader.load(&id).await,
-        None => None,
-    };
-    Ok(session.authenticate(user))
+    Ok(loader.current_user(&state.session).await)
 }
 
 impl<'a, U: AuthUser + Send + Sync + 'static> FromRequest<'a> for CurrentUser<U> {
