@@ -307,6 +307,21 @@ impl SessionJwt {
                 None => (SaveMode::Create, SessionKey::generate()),
             };
             let (max_age, expires) = self.lifetime(expiry, now);
+            if expires <= now {
+                // Expired already (an expiry set in the past): the session
+                // ends now, as if flushed, rather than being saved dead.
+                delete.extend(s.key.take());
+                s.items.clear();
+                s.modified = false;
+                s.token = None;
+                let cookie = CookieAction::Remove(self.removal_cookie());
+                return Ok(Outcome {
+                    save: None,
+                    delete,
+                    cookie,
+                    vary_cookie: true,
+                });
+            }
             let record = Record {
                 items: s.items.clone(),
                 expires,
@@ -376,6 +391,9 @@ impl SessionJwt {
         expiry: Option<Expiry>,
         now: OffsetDateTime,
     ) -> (Option<Duration>, OffsetDateTime) {
+        // Records keep whole seconds (Unix time in JSON), and so does all
+        // that is computed from them.
+        let now = now.replace_nanosecond(0).expect("0 is a valid nanosecond");
         let age = Duration::seconds(self.shared.cookie.age as i64);
         match expiry {
             Some(Expiry::OnBrowserClose) => (None, now + age),

@@ -232,11 +232,13 @@ impl SessionStore for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
         let mut inner = self.lock();
-        let before = inner.records.len();
-        inner
-            .records
-            .retain(|k, r| !r.is_expired(now) && (Some(k) == keep || r.user_id() != Some(user_id)));
-        Ok(before - inner.records.len())
+        let mut deleted = 0;
+        inner.records.retain(|k, r| {
+            let theirs = r.user_id() == Some(user_id) && Some(k) != keep;
+            deleted += usize::from(theirs && !r.is_expired(now));
+            !theirs && !r.is_expired(now)
+        });
+        Ok(deleted)
     }
 }
 
@@ -354,15 +356,24 @@ mod tests {
             .save(&other, &record(Some("2"), exp), SaveMode::Create, NOW)
             .await
             .unwrap();
+        // An expired record of another user is purged on the way, not counted.
+        let stale = SessionKey::generate();
+        let soon = record(Some("3"), NOW + Duration::seconds(1));
+        store
+            .save(&stale, &soon, SaveMode::Create, NOW)
+            .await
+            .unwrap();
+        let later = NOW + Duration::seconds(2);
         assert_eq!(
             store
-                .delete_user_sessions("1", Some(&keys[0]), NOW)
+                .delete_user_sessions("1", Some(&keys[0]), later)
                 .await
                 .unwrap(),
             2
         );
-        assert!(store.load(&keys[0], NOW).await.unwrap().is_some());
-        assert!(store.load(&keys[1], NOW).await.unwrap().is_none());
-        assert!(store.load(&other, NOW).await.unwrap().is_some());
+        assert!(store.load(&keys[0], later).await.unwrap().is_some());
+        assert!(store.load(&keys[1], later).await.unwrap().is_none());
+        assert!(store.load(&other, later).await.unwrap().is_some());
+        assert!(store.load(&stale, later).await.unwrap().is_none());
     }
 }

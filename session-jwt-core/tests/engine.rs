@@ -673,3 +673,36 @@ async fn a_session_deleted_meanwhile_is_not_resurrected() {
     assert_eq!(out.set_cookie, None);
     assert!(store.is_empty());
 }
+
+#[tokio::test]
+async fn an_expiry_in_the_past_ends_the_session_instead_of_saving_it() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (_, removal) = request(&e, &store, Some(&c), NOW, |s| {
+        s.set_expiry(Some(Expiry::At(NOW - Duration::seconds(1))));
+    })
+    .await;
+    assert!(removal.unwrap().starts_with("sessionid=;"));
+    assert!(
+        store.is_empty(),
+        "the expired session is deleted, not saved"
+    );
+}
+
+#[tokio::test]
+async fn records_round_trip_through_json_exactly() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let odd_now = NOW + Duration::milliseconds(1234);
+    let (s, _) = request(&e, &store, None, odd_now, |s| s.insert("a", "b").unwrap()).await;
+    let rec = store
+        .load(&s.key().unwrap(), odd_now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Record::from_json(&rec.to_json()).unwrap(),
+        rec,
+        "whole seconds survive JSON"
+    );
+}
