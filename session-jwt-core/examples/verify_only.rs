@@ -65,7 +65,11 @@ impl Consumer {
 
     /// Per request: the `Cookie` header and the clock, read once by the
     /// caller. Returns the verified claims, with long names beside short.
-    fn user(&self, cookie_header: &str, now: OffsetDateTime) -> Result<Map<String, Value>, TokenError> {
+    fn user(
+        &self,
+        cookie_header: &str,
+        now: OffsetDateTime,
+    ) -> Result<Map<String, Value>, TokenError> {
         let token = cookie_header
             .split(';')
             .filter_map(|pair| pair.split_once('='))
@@ -97,17 +101,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(claims["u"], "john");
 
     // Tampered, expired, or signed by someone else: refused, never trusted.
-    let mut tampered = token.clone();
-    tampered.pop();
-    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
-    let refused = consumer.user(&format!("sessionid={tampered}"), now).unwrap_err();
+    let tampered = forge_username(&token, "admin");
+    let refused = consumer
+        .user(&format!("sessionid={tampered}"), now)
+        .unwrap_err();
     println!("tampered: {refused}");
+    assert_eq!(refused, TokenError::BadSignature);
     let later = now + Duration::hours(9);
     let refused = consumer.user(&header, later).unwrap_err();
     println!("nine hours later: {refused}");
     assert_eq!(refused, TokenError::Expired);
     let (stranger, _) = the_app(now)?;
-    let refused = consumer.user(&format!("sessionid={stranger}"), now).unwrap_err();
+    let refused = consumer
+        .user(&format!("sessionid={stranger}"), now)
+        .unwrap_err();
     println!("another app's key: {refused}");
     Ok(())
+}
+
+/// The token with its payload's `u` rewritten, the signature kept.
+fn forge_username(token: &str, username: &str) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("base64url"))
+            .expect("JSON");
+    payload["u"] = username.into();
+    let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
+    format!("{}.{payload}.{}", parts[0], parts[2])
 }
