@@ -158,6 +158,22 @@ impl SessionJwt {
         &self.shared.cookie
     }
 
+    /// The secret to key users' session auth hashes with
+    /// ([`auth::session_auth_hash`](crate::auth::session_auth_hash)), derived
+    /// from the signing key, as Django keys them with `SECRET_KEY`: every
+    /// instance with the same key computes the same hashes, so a session made
+    /// at one instance stays logged in at the others. Rotating the signing
+    /// key changes it (and so logs users out). `None` for a verify-only
+    /// configuration.
+    #[must_use]
+    pub fn auth_secret(&self) -> Option<crate::key::Secret> {
+        self.shared
+            .codec
+            .keys()
+            .signing_key()?
+            .derive_secret("auth.session_auth_hash")
+    }
+
     /// The JWKS to publish (public keys only); `None` with HMAC keys.
     #[must_use]
     pub fn jwks(&self) -> Option<Value> {

@@ -575,6 +575,27 @@ impl Key {
         String::from_utf8(pem).ok()
     }
 
+    /// A secret derived from this key's private material for `context`
+    /// (HMAC-SHA256 keyed with the secret, or with the private scalar of an
+    /// asymmetric key), as Django derives keys from `SECRET_KEY`. Every
+    /// instance configured with the same key derives the same secret; `None`
+    /// for a public key.
+    #[must_use]
+    pub fn derive_secret(&self, context: &str) -> Option<Secret> {
+        let material = match &self.inner.material {
+            Material::Secret(s) => s.expose().to_vec(),
+            Material::Private { private, .. } => b64(private.parameter("d"))?,
+            Material::Public(_) => return None,
+        };
+        let material = Zeroizing::new(material);
+        let key = openssl::pkey::PKey::hmac(&material).ok()?;
+        let mut signer =
+            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).ok()?;
+        signer.update(b"session-jwt.derive\0").ok()?;
+        signer.update(context.as_bytes()).ok()?;
+        signer.sign_to_vec().ok().map(Secret::new)
+    }
+
     /// The private key as a JWK, for export by tools; `None` for a public key.
     /// Handle the result as a secret.
     #[must_use]

@@ -299,3 +299,34 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
+
+#[test]
+fn derived_secrets_are_stable_per_key_and_context() {
+    let a = Key::hmac("0123456789abcdef0123456789abcdef").unwrap();
+    let a2 = Key::hmac("0123456789abcdef0123456789abcdef").unwrap();
+    let b = Key::hmac("another secret of thirty-two bytes!!").unwrap();
+    let d = |k: &Key, c| k.derive_secret(c).unwrap();
+    assert_eq!(
+        d(&a, "x"),
+        d(&a2, "x"),
+        "same key, same secret: instances agree"
+    );
+    assert_ne!(d(&a, "x"), d(&b, "x"));
+    assert_ne!(d(&a, "x"), d(&a, "y"));
+    let rsa = Key::from_pem(pem("rsa.pem")).unwrap();
+    let rsa2 = Key::from_pem(pem("rsa.pkcs1.pem")).unwrap();
+    assert_eq!(
+        d(&rsa, "x"),
+        d(&rsa2, "x"),
+        "the same private key in two PEM forms"
+    );
+    assert_ne!(
+        d(&rsa, "x"),
+        d(&Key::from_pem(pem("p256.pem")).unwrap(), "x")
+    );
+    let public = Key::from_pem(rsa.public_pem().unwrap()).unwrap();
+    assert!(
+        public.derive_secret("x").is_none(),
+        "nothing secret in a public key"
+    );
+}
