@@ -1032,3 +1032,162 @@ pub fn django_session_jwt_verifies_the_cookie(adapter: &str) {
     assert_eq!(out["claims"]["username"], "jane");
     assert_eq!(out["claims"]["team"], "ops");
 }
+
+// ------------------------------------------------------------------ Redis
+
+/// A private `redis-server` for one case, or `None` (and the case returns)
+/// where it is not installed outside CI; under CI a missing server fails.
+fn redis(case: &str, persistent: bool) -> Option<session_jwt_redis::testing::RedisServer> {
+    session_jwt_redis::testing::RedisServer::builder()
+        .with_persistence(persistent)
+        .start_or_skip(case)
+}
+
+/// Polls `f` until it returns true, for at most `secs` seconds.
+fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// Two instances on one Redis: a login at A works at B, a logout at B is
+/// refused at A at once.
+pub fn redis_instances_share_sessions_and_logout(adapter: &str) {
+    let Some(server) = redis("redis_instances_share_sessions_and_logout", false) else {
+        return;
+    };
+    let url = server.url();
+    let a = App::start(adapter, &[("REDIS_URL", &url)]);
+    let b = App::start(adapter, &[("REDIS_URL", &url)]);
+    let c = a.login("john", "password", None);
+    assert_eq!(
+        b.get("/me", Some(&c)).json()["username"],
+        "john",
+        "the session made at A is found at B"
+    );
+    let c = b
+        .post("/set", &[("where", "b")], Some(&c))
+        .cookie(COOKIE)
+        .unwrap_or(c);
+    assert_eq!(a.get("/get", Some(&c)).json()["where"], "b");
+    let r = b.post("/logout", &[], Some(&c));
+    assert!(r.removes_cookie(COOKIE));
+    assert_anonymous(&a, &c, "a cookie logged out at the other instance");
+}
+
+/// Restarting an app instance loses no session.
+pub fn redis_app_restart_loses_no_session(adapter: &str) {
+    let Some(server) = redis("redis_app_restart_loses_no_session", false) else {
+        return;
+    };
+    let url = server.url();
+    let app = App::start(adapter, &[("REDIS_URL", &url)]);
+    let c = app.login("jane", "secret", None);
+    drop(app);
+    let app = App::start(adapter, &[("REDIS_URL", &url)]);
+    assert_eq!(app.get("/me", Some(&c)).json()["username"], "jane");
+}
+
+/// The record in Redis is the core's, so apps of other frameworks on the same
+/// Redis and key share sessions.
+pub fn redis_record_is_the_cores_format(adapter: &str) {
+    let Some(server) = redis("redis_record_is_the_cores_format", false) else {
+        return;
+    };
+    let app = App::start(adapter, &[("REDIS_URL", &server.url())]);
+    let c = app.login("john", "password", None);
+    let sk = parts(&c).1["sk"].as_str().unwrap().to_string();
+    let raw: String = server
+        .query(&[
+            "GET",
+            &format!("{}{sk}", session_jwt_redis::DEFAULT_KEY_PREFIX),
+        ])
+        .unwrap();
+    let record =
+        session_jwt_core::Record::from_json(raw.as_bytes()).expect("the core's record format");
+    assert_eq!(record.user_id(), Some("1"));
+    assert_eq!(record.items["test"], "This value should be present");
+    let ttl: i64 = server
+        .query(&[
+            "TTL",
+            &format!("{}{sk}", session_jwt_redis::DEFAULT_KEY_PREFIX),
+        ])
+        .unwrap();
+    assert!(
+        (1_209_000..=1_209_600).contains(&ttl),
+        "Redis expires it with the session: TTL {ttl}"
+    );
+}
+
+/// Redis stops while the app serves: 503, never a logout or a 500; Redis
+/// comes back on the same port: the same app recovers by itself, with the
+/// sessions saved before the outage.
+pub fn redis_outage_answers_503_and_recovers(adapter: &str) {
+    let Some(mut server) = redis("redis_outage_answers_503_and_recovers", true) else {
+        return;
+    };
+    let app = App::start(adapter, &[("REDIS_URL", &server.url())]);
+    let c = app.login("john", "password", None);
+    server.stop();
+    for _ in 0..2 {
+        let r = app.get("/me", Some(&c));
+        assert_eq!(r.status, 503, "a store outage is 503: {}", r.body);
+        assert!(
+            r.set_cookies().is_empty(),
+            "nobody is logged out: {:?}",
+            r.set_cookies()
+        );
+    }
+    let r = app.post(
+        "/login",
+        &[("username", "jane"), ("password", "secret")],
+        None,
+    );
+    assert_eq!(r.status, 503, "a login cannot be saved: 503");
+    assert!(r.set_cookies().is_empty());
+    assert_eq!(
+        app.get("/get", None).status,
+        200,
+        "pages that need no store still answer"
+    );
+    server.restart();
+    assert!(
+        eventually(15, || app.get("/me", Some(&c)).status == 200),
+        "the app did not recover after Redis came back"
+    );
+    assert_eq!(
+        app.get("/me", Some(&c)).json()["username"],
+        "john",
+        "the session saved before the outage is there"
+    );
+    assert!(!app.stderr().contains("panicked"), "{}", app.stderr());
+}
+
+/// A hung Redis (stopped process, open connections): 503 within the store's
+/// timeout, not a hanging request; then recovery.
+pub fn redis_hung_server_answers_503_not_a_hang(adapter: &str) {
+    let Some(mut server) = redis("redis_hung_server_answers_503_not_a_hang", false) else {
+        return;
+    };
+    let app = App::start(adapter, &[("REDIS_URL", &server.url())]);
+    let c = app.login("john", "password", None);
+    server.pause();
+    let start = std::time::Instant::now();
+    let r = app.get("/me", Some(&c));
+    assert_eq!(r.status, 503);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    server.resume();
+    assert!(
+        eventually(15, || app.get("/me", Some(&c)).status == 200),
+        "no recovery after the pause"
+    );
+}

@@ -60,6 +60,11 @@ macro_rules! suite {
             stops_cleanly_on_sigterm_and_sigint,
             pyjwt_verifies_the_cookie,
             django_session_jwt_verifies_the_cookie,
+            redis_instances_share_sessions_and_logout,
+            redis_app_restart_loses_no_session,
+            redis_record_is_the_cores_format,
+            redis_outage_answers_503_and_recovers,
+            redis_hung_server_answers_503_not_a_hang,
         );
     };
     (@cases $adapter:literal; $($case:ident),* $(,)?) => {

@@ -74,7 +74,8 @@ impl AuthUser for User {
 }
 
 /// The in-memory user table. Passwords are kept in clear because this is a
-/// demo; the auth hash is keyed with a secret made at start.
+/// demo; the auth hash is keyed with the engine's auth secret (derived from
+/// the signing key), so every instance with the same key agrees on it.
 #[derive(Clone)]
 struct Users {
     table: Arc<RwLock<HashMap<u64, User>>>,
@@ -82,8 +83,8 @@ struct Users {
 }
 
 impl Users {
-    fn demo() -> Self {
-        let secret = Arc::new(Secret::random(32));
+    fn demo(secret: Secret) -> Self {
+        let secret = Arc::new(secret);
         let user = |id, username: &str, password: &str, team: &str| User {
             id,
             username: username.into(),
@@ -279,13 +280,20 @@ fn html_escape(s: &str) -> String {
 
 // ---------------------------------------------------------------- wiring
 
-/// The session store. `REDIS_URL` will select the Redis store; until it is
-/// wired in, setting it is an error rather than a silent in-memory store.
+/// The session store: Redis when `REDIS_URL` is set (sessions shared by every
+/// instance and surviving restarts), else in memory. Redis is connected
+/// lazily: the app starts while it is down and answers 503 until it is back.
 fn session_store() -> Result<Arc<dyn SessionStore>, String> {
-    if std::env::var("REDIS_URL").is_ok_and(|v| !v.is_empty()) {
-        return Err("REDIS_URL: the Redis store is not wired in yet".into());
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => {
+            let store = session_jwt_redis::RedisStore::new(&url).map_err(|e| match e {
+                session_jwt_redis::Error::Url(_) => e.to_string(),
+                e => format!("REDIS_URL: {e}"),
+            })?;
+            Ok(Arc::new(store))
+        }
+        _ => Ok(Arc::new(session_jwt_poem::MemoryStore::new())),
     }
-    Ok(Arc::new(session_jwt_poem::MemoryStore::new()))
 }
 
 fn engine() -> Result<SessionJwt, String> {
@@ -338,7 +346,10 @@ async fn run() -> Result<(), String> {
     // Before accepting: a signal right after the `listening` line is handled.
     let shutdown = shutdown_signal()?;
 
-    let users = Users::demo();
+    let auth_secret = engine
+        .auth_secret()
+        .ok_or("SESSION_JWT_KEY: a signing key is needed")?;
+    let users = Users::demo(auth_secret);
     let sessions = SessionMiddleware::with_shared_store(engine.clone(), store)
         .with_user_loader(users.clone())
         .with_login_url("/login");
