@@ -182,18 +182,12 @@ fn not_a_token(e: TokenError) -> CliError {
     CliError::usage(format!("not a token: {e}"))
 }
 
-/// Where the core's [`TokenCodec::verify`] stopped: it checks the header and
-/// the signature first, then the claims, so a claim error means the signature
-/// held.
+/// Where the core's [`TokenCodec::verify`] stopped: a claim error comes after
+/// the signature held ([`TokenError::signature_checked`]); an oversized token
+/// was never read.
 fn signature_of(e: &TokenError) -> Signature {
     match e {
-        TokenError::Expired
-        | TokenError::NotYetValid
-        | TokenError::IssuedInFuture
-        | TokenError::BadClaim(_)
-        | TokenError::WrongIssuer
-        | TokenError::WrongAudience
-        | TokenError::MissingSessionKey => Signature::Verified,
+        e if e.signature_checked() => Signature::Verified,
         TokenError::TooLarge { .. } => Signature::NotVerified,
         _ => Signature::Invalid,
     }

@@ -28,6 +28,23 @@ use crate::token::{TokenCodec, VerifiedClaims};
 /// costs a signature verification).
 pub const MAX_SESSION_COOKIES: usize = 8;
 
+/// The values of every cookie named `name` in `Cookie` header values, in
+/// order (surrounding quotes removed). Header values that are not UTF-8 are
+/// skipped.
+pub fn cookie_values<'h, 'n>(
+    headers: impl IntoIterator<Item = &'h [u8]>,
+    name: &'n str,
+) -> impl Iterator<Item = &'h str> {
+    headers
+        .into_iter()
+        .filter_map(|h| std::str::from_utf8(h).ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(move |pair| {
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+}
+
 /// The built configuration, and the engine. Cheap to clone; build it once at
 /// start.
 #[derive(Debug, Clone)]
@@ -195,15 +212,7 @@ impl SessionJwt {
         let mut present = 0usize;
         let mut chosen: Option<VerifiedClaims> = None;
         let mut conflict = false;
-        let values = headers
-            .into_iter()
-            .filter_map(|h| std::str::from_utf8(h).ok())
-            .flat_map(|h| h.split(';'))
-            .filter_map(|pair| {
-                let (n, v) = pair.split_once('=')?;
-                (n.trim() == name).then(|| v.trim().trim_matches('"'))
-            });
-        for value in values {
+        for value in cookie_values(headers, name) {
             present += 1;
             if present > MAX_SESSION_COOKIES {
                 tracing::warn!(

@@ -180,6 +180,26 @@ pub enum TokenError {
     Signing(String),
 }
 
+impl TokenError {
+    /// Whether the signature had been verified when this error arose:
+    /// [`TokenCodec::verify`](crate::TokenCodec::verify) checks the header and
+    /// the signature first, and the claims (`exp`, `nbf`, `iat`, `iss`, `aud`,
+    /// the session key) only after. A tool can then say "signed, but expired".
+    #[must_use]
+    pub fn signature_checked(&self) -> bool {
+        matches!(
+            self,
+            Self::Expired
+                | Self::NotYetValid
+                | Self::IssuedInFuture
+                | Self::BadClaim(_)
+                | Self::WrongIssuer
+                | Self::WrongAudience
+                | Self::MissingSessionKey
+        )
+    }
+}
+
 /// A failure of the session store. Adapters answer it with 503: a store
 /// failure never logs anyone out and never overwrites data.
 #[derive(Debug, thiserror::Error)]

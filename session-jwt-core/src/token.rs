@@ -81,6 +81,8 @@ pub struct VerifiedClaims {
     claims: Map<String, Value>,
     session_key: SessionKey,
     current_key: bool,
+    algorithm: Algorithm,
+    kid: Option<String>,
 }
 
 impl VerifiedClaims {
@@ -105,6 +107,19 @@ impl VerifiedClaims {
     #[must_use]
     pub fn header(&self) -> &Map<String, Value> {
         &self.header
+    }
+
+    /// The algorithm that verified it (from the configuration; the header
+    /// had to name it).
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The `kid` of the key that verified it, if that key has one.
+    #[must_use]
+    pub fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 
     /// `iat`, if present.
@@ -261,10 +276,10 @@ impl TokenCodec {
         if candidates.peek().is_none() {
             return Err(TokenError::UnknownKeyId);
         }
-        let index = candidates
+        let (index, verified_by) = candidates
             .find(|(_, k)| k.verify(unverified.signing_input.as_bytes(), &unverified.signature))
-            .map(|(i, _)| i)
             .ok_or(TokenError::BadSignature)?;
+        let verified_kid = verified_by.kid().map(str::to_owned);
         drop(candidates);
 
         let mut claims = insecure::parse_object(&unverified.payload, "payload")?;
@@ -281,6 +296,8 @@ impl TokenCodec {
             claims,
             session_key,
             current_key: self.keys.is_current(index),
+            algorithm: alg,
+            kid: verified_kid,
         })
     }
 
@@ -483,6 +500,7 @@ mod tests {
         assert_eq!(v.get("u"), Some(&json!("john")));
         assert_eq!(v.get("username"), Some(&json!("john")));
         assert!(v.signed_with_current_key());
+        assert_eq!((v.algorithm(), v.key_id()), (Algorithm::HS256, None));
         assert!(!v.past_half_life(NOW));
         assert!(v.past_half_life(NOW + Duration::hours(4)));
     }
