@@ -72,10 +72,10 @@ impl CookieSettings {
                 format!("{:?} is not a valid cookie name", self.name),
             ));
         }
-        if self.age == 0 || self.age > i64::MAX as u64 / 2 {
+        if self.age == 0 || self.age > crate::MAX_LIFETIME_SECS {
             return Err(ConfigError::invalid(
                 "cookie.age",
-                "must be a positive number of seconds",
+                "must be a positive number of seconds, at most 100 years",
             ));
         }
         if !self.path.starts_with('/') || self.path.contains(';') {
@@ -101,8 +101,9 @@ impl CookieSettings {
     }
 }
 
-/// Where the key comes from, for configuration files.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where the key comes from, for configuration files. `Debug` never shows
+/// the secret.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeySettings {
     /// An HMAC secret as text.
@@ -116,11 +117,25 @@ pub struct KeySettings {
     /// The signing key's `kid` (default: none for HMAC, the RFC 7638
     /// thumbprint for asymmetric keys).
     pub kid: Option<String>,
-    /// Paths of PEM public keys (or HMAC secrets' files are not supported)
-    /// that verify but never sign: older keys during a rotation.
+    /// Paths of PEM public keys that verify but never sign: older keys
+    /// during a rotation.
     pub verification_keys: Vec<PathBuf>,
     /// Path of a JWK Set of public keys that verify (a verify-only service).
     pub jwks: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for KeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySettings")
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("private_key", &self.private_key)
+            .field("public_key", &self.public_key)
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .field("verification_keys", &self.verification_keys)
+            .field("jwks", &self.jwks)
+            .finish()
+    }
 }
 
 impl KeySettings {

@@ -10,6 +10,7 @@
 //! [`SessionStore`] for adapters, which then only read the request, read the
 //! clock and write the response.
 
+use std::fmt;
 use std::sync::Arc;
 
 use cookie::Cookie;
@@ -89,8 +90,9 @@ impl Incoming {
     }
 }
 
-/// What to do with the cookie.
-#[derive(Debug, Clone, PartialEq)]
+/// What to do with the cookie. `Debug` shows the cookie's attributes, never
+/// its value (the token is a bearer credential).
+#[derive(Clone, PartialEq)]
 pub enum CookieAction {
     /// Send nothing.
     None,
@@ -98,6 +100,27 @@ pub enum CookieAction {
     Set(Cookie<'static>),
     /// Send this removal cookie (empty value, expired).
     Remove(Cookie<'static>),
+}
+
+impl fmt::Debug for CookieAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Set(c) => write!(f, "Set({})", redact_cookie(&c.to_string())),
+            Self::Remove(c) => write!(f, "Remove({})", redact_cookie(&c.to_string())),
+        }
+    }
+}
+
+/// A `Set-Cookie` value with the cookie's value replaced.
+fn redact_cookie(set_cookie: &str) -> String {
+    match set_cookie.split_once('=') {
+        Some((name, rest)) => {
+            let attrs = rest.find(';').map_or("", |i| &rest[i..]);
+            format!("{name}=[REDACTED]{attrs}")
+        }
+        None => "[REDACTED]".into(),
+    }
 }
 
 impl CookieAction {
@@ -138,13 +161,23 @@ pub struct Outcome {
 }
 
 /// What the adapter writes into the response after [`SessionJwt::save`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
 #[must_use]
 pub struct ResponseHeaders {
     /// The `Set-Cookie` header value, if any.
     pub set_cookie: Option<String>,
     /// Whether to add `Vary: Cookie`.
     pub vary_cookie: bool,
+}
+
+impl fmt::Debug for ResponseHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseHeaders")
+            .field("set_cookie", &self.set_cookie.as_deref().map(redact_cookie))
+            .field("vary_cookie", &self.vary_cookie)
+            .finish()
+    }
 }
 
 impl SessionJwt {
@@ -422,8 +455,17 @@ impl SessionJwt {
         let age = Duration::seconds(self.shared.cookie.age as i64);
         match expiry {
             Some(Expiry::OnBrowserClose) => (None, now + age),
-            Some(Expiry::After(d)) => (Some(d), now + d),
-            Some(Expiry::At(t)) => (Some((t - now).max(Duration::ZERO)), t.max(now)),
+            Some(Expiry::After(d)) => {
+                let d = d.clamp(
+                    Duration::SECOND,
+                    Duration::seconds(crate::MAX_LIFETIME_SECS as i64),
+                );
+                (Some(d), now + d)
+            }
+            Some(Expiry::At(t)) => {
+                let t = t.min(now + Duration::seconds(crate::MAX_LIFETIME_SECS as i64));
+                (Some((t - now).max(Duration::ZERO)), t.max(now))
+            }
             None if self.shared.cookie.expire_at_browser_close => (None, now + age),
             None => (Some(age), now + age),
         }

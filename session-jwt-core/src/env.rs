@@ -18,9 +18,9 @@
 //! | `SESSION_SAVE_EVERY_REQUEST` | `1`: save on every request | `0` |
 //!
 //! `SESSION_JWT_KEY` is read as PEM text when it starts with `-----BEGIN`, as
-//! a file when a file of that name exists (or when it looks like a path:
-//! starts with `/` or `./`, or ends with `.pem` or `.key`, in which case a
-//! missing file is an error), and as secret text otherwise.
+//! a file when a file of that name exists (or when it ends with `.pem`,
+//! `.key` or `.der`, in which case a missing file is an error), and as secret
+//! text otherwise. A secret is never echoed in an error.
 
 use std::path::Path;
 
@@ -135,14 +135,16 @@ pub fn variable_for(err: ConfigError) -> ConfigError {
         s if s.starts_with("cookie.domain") => "SESSION_COOKIE_DOMAIN",
         s if s.starts_with("cookie.same_site") => "SESSION_COOKIE_SAMESITE",
         s if s.starts_with("cookie.age") => "SESSION_COOKIE_AGE",
+        s if s.starts_with("jwt.expires") => "SESSION_JWT_EXPIRES",
         _ => return err,
     };
     err.for_setting(var)
 }
 
 fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
-    let looks_like_path =
-        v.starts_with('/') || v.starts_with("./") || v.ends_with(".pem") || v.ends_with(".key");
+    // Only a value that is a file, or names one by its extension, is a path:
+    // anything else may be a secret, and must never be echoed in an error.
+    let looks_like_path = [".pem", ".key", ".der"].iter().any(|ext| v.ends_with(ext));
     let pem = if v.trim_start().starts_with("-----BEGIN") {
         Some(v.as_bytes().to_vec())
     } else if looks_like_path || Path::new(v).is_file() {
@@ -177,4 +179,71 @@ fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
         ));
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(vars: &[(&str, &str)]) -> Result<crate::SessionJwt, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?
+            .build()
+            .map_err(variable_for)
+    }
+
+    #[test]
+    fn a_secret_that_looks_like_a_path_is_a_secret_and_never_echoed() {
+        // base64 secrets start with '/' one time in 64.
+        let secret = "/q1w2e3r4t5y6u7i8o9p0TOPSECRET+abcdefghij==";
+        let engine = build(&[("SESSION_JWT_KEY", secret)]).unwrap();
+        assert!(engine.codec().keys().is_hmac());
+        let err = build(&[("SESSION_JWT_KEY", "/etc/keys/missing.pem")]).unwrap_err();
+        assert_eq!(err.setting(), "SESSION_JWT_KEY");
+        let err = build(&[("SESSION_JWT_KEY", "short/TOPSECRET")]).unwrap_err();
+        assert!(!err.to_string().contains("TOPSECRET"), "{err}");
+    }
+
+    #[test]
+    fn lifetimes_that_could_overflow_are_refused_at_start() {
+        for (var, value) in [
+            ("SESSION_COOKIE_AGE", "100000000000000"),
+            ("SESSION_JWT_EXPIRES", "100000000000000"),
+            ("SESSION_JWT_EXPIRES", "18446744073709551615"),
+        ] {
+            let err = build(&[
+                ("SESSION_JWT_KEY", "0123456789abcdef0123456789abcdef"),
+                (var, value),
+            ])
+            .unwrap_err();
+            assert_eq!(err.setting(), var, "{err}");
+        }
+        let ok = build(&[
+            ("SESSION_JWT_KEY", "0123456789abcdef0123456789abcdef"),
+            ("SESSION_COOKIE_AGE", "3155760000"),
+        ]);
+        assert!(ok.is_ok(), "100 years is allowed");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("SESSION_JWT_ALG", "XX1"),
+            ("SESSION_JWT_EXPIRES", "soon"),
+            ("SESSION_COOKIE_SECURE", "maybe"),
+            ("SESSION_COOKIE_SAMESITE", "sometimes"),
+            ("SESSION_COOKIE_NAME", "a b"),
+            ("SESSION_COOKIE_AGE", "0"),
+        ] {
+            let err = build(&[
+                ("SESSION_JWT_KEY", "0123456789abcdef0123456789abcdef"),
+                (var, value),
+            ])
+            .unwrap_err();
+            assert_eq!(err.setting(), var, "{err}");
+        }
+    }
 }

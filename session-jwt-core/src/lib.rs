@@ -78,6 +78,11 @@ pub mod token;
 
 pub(crate) use engine::Shared;
 
+/// The longest cookie, session or token lifetime accepted: 100 years. Larger
+/// values are configuration errors, so that no date computed from them can
+/// overflow at request time.
+pub const MAX_LIFETIME_SECS: u64 = 100 * 365 * 24 * 3600 + 25 * 24 * 3600;
+
 pub use auth::AuthUser;
 pub use config::{Builder, CookieSettings, KeySettings, SameSite, Settings};
 pub use engine::{CookieAction, Incoming, Outcome, ResponseHeaders, Save, SessionJwt};

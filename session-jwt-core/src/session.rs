@@ -128,7 +128,9 @@ impl Expiry {
         match v {
             Value::Number(n) => match n.as_i64()? {
                 0 => Some(Self::OnBrowserClose),
-                s if s > 0 => Some(Self::After(Duration::seconds(s))),
+                s if s > 0 && s.unsigned_abs() <= crate::MAX_LIFETIME_SECS => {
+                    Some(Self::After(Duration::seconds(s)))
+                }
                 _ => None,
             },
             Value::String(s) => {

@@ -49,6 +49,18 @@ impl Default for TokenSettings {
 
 impl TokenSettings {
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.expires > crate::MAX_LIFETIME_SECS {
+            return Err(ConfigError::invalid(
+                "jwt.expires",
+                "must be at most 100 years (3155760000 seconds); 0 leaves exp out",
+            ));
+        }
+        if self.leeway > 86_400 {
+            return Err(ConfigError::invalid(
+                "jwt.leeway",
+                "must be at most one day",
+            ));
+        }
         if self.max_size < 256 {
             return Err(ConfigError::invalid(
                 "jwt.max_size",
@@ -74,7 +86,9 @@ pub struct TokenCodec {
 
 /// Claims of a token whose signature, algorithm, time and audience checks all
 /// passed. Short names are expanded to long names, keeping both.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the claims with the session key redacted.
+#[derive(Clone)]
 #[must_use]
 pub struct VerifiedClaims {
     header: Map<String, Value>,
@@ -83,6 +97,22 @@ pub struct VerifiedClaims {
     current_key: bool,
     algorithm: Algorithm,
     kid: Option<String>,
+}
+
+impl std::fmt::Debug for VerifiedClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut claims = self.claims.clone();
+        for (name, value) in claims.iter_mut() {
+            if matches!(value, Value::String(s) if s == self.session_key.expose()) {
+                *value = Value::String(format!("[REDACTED {name}]"));
+            }
+        }
+        f.debug_struct("VerifiedClaims")
+            .field("header", &self.header)
+            .field("claims", &claims)
+            .field("current_key", &self.current_key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedClaims {

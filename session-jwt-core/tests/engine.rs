@@ -706,3 +706,59 @@ async fn records_round_trip_through_json_exactly() {
         "whole seconds survive JSON"
     );
 }
+
+#[tokio::test]
+async fn no_debug_output_shows_a_token_a_session_key_or_a_secret() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let s = e.load(&store, [], NOW).await.unwrap();
+    s.login(&john()).unwrap();
+    let outcome = e.finish(&s, NOW).unwrap();
+    let CookieAction::Set(cookie) = &outcome.cookie else {
+        panic!("a login sets the cookie")
+    };
+    let token = cookie.value().to_string();
+    let sk = outcome.save.as_ref().unwrap().key.expose().to_string();
+    let claims = e.codec().verify(&token, NOW).unwrap();
+    let incoming = e.read_cookies([format!("sessionid={token}").as_bytes()], NOW);
+    let headers = session_jwt_core::ResponseHeaders {
+        set_cookie: Some(cookie.to_string()),
+        vary_cookie: true,
+    };
+    let settings: session_jwt_core::Settings =
+        serde_json::from_value(json!({"key": {"secret": SECRET}})).unwrap();
+    let builder = session_jwt_core::Builder::from_settings(settings.clone());
+    let shown = format!(
+        "{outcome:?} {claims:?} {incoming:?} {headers:?} {settings:?} {builder:?} {e:?} {s:?}"
+    );
+    for secret in [token.as_str(), sk.as_str(), SECRET] {
+        assert!(
+            !shown.contains(secret),
+            "Debug output leaks {secret:.12}...: {shown}"
+        );
+    }
+    assert!(
+        shown.contains("HttpOnly"),
+        "the attributes are still shown: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn huge_expiry_overrides_are_clamped_not_a_panic() {
+    let (e, store) = (engine(), MemoryStore::new());
+    for expiry in [
+        Expiry::After(Duration::seconds(i64::MAX / 4)),
+        Expiry::At(datetime!(9999-12-31 23:59 UTC)),
+    ] {
+        let (_, c) = request(&e, &store, None, NOW, |s| {
+            s.insert("a", "b").unwrap();
+            s.set_expiry(Some(expiry));
+        })
+        .await;
+        assert!(c.is_some());
+    }
+    // A record whose stored expiry override is absurd (store data is outside
+    // input too) falls back to the default.
+    let s = e.new_session();
+    s.insert_value("_session_expiry", json!(i64::MAX));
+    assert_eq!(s.expiry(), None);
+}
