@@ -9,12 +9,32 @@ use crate::common::CliError;
 /// Parses `--key`: `@FILE` (a secret stored in a file; one trailing newline
 /// is dropped), the path of a PEM or JWK file, or else the secret as text.
 pub(crate) fn load_key(spec: &str, alg: Option<Algorithm>) -> Result<Key, CliError> {
+    load_key_with(spec, alg, false)
+}
+
+/// An HMAC key from secret bytes; shorter than RFC 7518 allows only when
+/// `allow_short` (`mint --force`).
+fn secret_key(secret: Secret, allow_short: bool) -> Result<Key, session_jwt_core::ConfigError> {
+    if allow_short {
+        Key::hmac_allow_short(secret)
+    } else {
+        Key::hmac(secret)
+    }
+}
+
+/// [`load_key`], allowing short HMAC secrets when `allow_short`.
+pub(crate) fn load_key_with(
+    spec: &str,
+    alg: Option<Algorithm>,
+    allow_short: bool,
+) -> Result<Key, CliError> {
     let key = if let Some(path) = spec.strip_prefix('@') {
         let bytes = read(Path::new(path))?;
         if looks_like_pem(&bytes) {
             Key::from_pem(&bytes).map_err(|e| in_file(path, e))?
         } else {
-            Key::hmac(Secret::new(strip_newline(bytes))).map_err(|e| in_file(path, e))?
+            secret_key(Secret::new(strip_newline(bytes)), allow_short)
+                .map_err(|e| in_file(path, e))?
         }
     } else if Path::new(spec).is_file() {
         let bytes = read(Path::new(spec))?;
@@ -32,7 +52,7 @@ pub(crate) fn load_key(spec: &str, alg: Option<Algorithm>) -> Result<Key, CliErr
             "--key {spec}: no such file (give a secret as text, @FILE for a secret in a file, or a PEM path)"
         )));
     } else {
-        Key::hmac(Secret::from(spec))
+        secret_key(Secret::from(spec), allow_short)
             .map_err(|e| CliError::usage(format!("--key: {}", reason(&e))))?
     };
     match alg {
@@ -81,11 +101,12 @@ pub(crate) fn signing_ring(
     key: Option<&str>,
     alg: Option<Algorithm>,
     settings: &Settings,
+    allow_short: bool,
 ) -> Result<KeyRing, CliError> {
     let alg = alg.or(settings.key.algorithm);
     let key = match key {
         Some(spec) => {
-            let key = load_key(spec, alg)?;
+            let key = load_key_with(spec, alg, allow_short)?;
             match &settings.key.kid {
                 Some(kid) => key.with_kid(Some(kid.clone())),
                 None => key,

@@ -178,9 +178,8 @@ struct MintArgs {
     #[arg(long, value_name = "ALG", value_parser = common::parse_alg)]
     alg: Option<Algorithm>,
 
-    /// Accepted, but cannot lower the minimum HMAC secret length: the core
-    /// refuses secrets shorter than the hash (32 bytes for HS256, RFC 7518
-    /// section 3.2), to sign and to verify alike.
+    /// Mint with an HMAC secret shorter than the hash (32 bytes for HS256,
+    /// RFC 7518 section 3.2), for tests of services that accept such secrets.
     #[arg(long)]
     force: bool,
 }

@@ -3,7 +3,7 @@
 //!
 //! Needs `python3` with the packages of tests/py/requirements.txt. When they
 //! are missing, each test says why on stderr and returns early, except under
-//! `CI=true`, where that is a failure.
+//! CI (`CI` set to `true`, any case, or `1`), where that is a failure.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,12 @@ fields = [
   ["invalid", "i", "invalid"],
 ]
 "#;
+
+/// Whether this is a CI run: `CI` is `true` (any case) or `1`. The same test
+/// as session-jwt-redis's `testing` module and the conformance suite.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
 
 /// The helper script, if python3 and the packages are there.
 fn python() -> Option<PathBuf> {
@@ -41,9 +47,7 @@ fn python() -> Option<PathBuf> {
          django-session-jwt ({problem}); install them with: \
          pip install -r session-jwt-cli/tests/py/requirements.txt"
     );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
+    assert!(!under_ci(), "{msg} (CI=true: failing)");
     // Straight to stderr, past the test harness's capture, so it is seen.
     let _ = writeln!(std::io::stderr(), "skipping: {msg}");
     None

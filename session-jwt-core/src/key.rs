@@ -2,8 +2,9 @@
 //! new tokens with one key and verifies with any of several (key rotation).
 //!
 //! Signers and verifiers are built once, when a [`Key`] is made, never per
-//! request. HMAC signatures are compared in constant time by this crate (not
-//! by josekit's verifier, which uses `!=`).
+//! request. Asymmetric signatures are josekit's; HMAC is computed with
+//! RustCrypto's `hmac` and compared in constant time (josekit's HMAC verifier
+//! uses `!=`, and makes an OpenSSL context per call).
 
 use std::fmt;
 use std::path::Path;
@@ -244,9 +245,46 @@ enum Material {
 }
 
 enum Verifier {
-    /// HMAC: recompute with the signer, compare in constant time.
+    /// HMAC: recomputed here and compared in constant time.
     Hmac,
     Jose(Box<dyn JwsVerifier>),
+}
+
+/// HMAC with RustCrypto's `hmac`: josekit's HMAC goes through an OpenSSL EVP
+/// context made on every call (about 10 µs) and compares signatures with
+/// `!=`; `Mac::verify_slice` compares in constant time.
+fn hmac_tag(alg: Algorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    macro_rules! tag {
+        ($digest:ty) => {{
+            let mut mac =
+                Hmac::<$digest>::new_from_slice(secret).expect("HMAC takes keys of any length");
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }};
+    }
+    match alg {
+        Algorithm::HS384 => tag!(sha2::Sha384),
+        Algorithm::HS512 => tag!(sha2::Sha512),
+        _ => tag!(sha2::Sha256),
+    }
+}
+
+fn hmac_verify(alg: Algorithm, secret: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    macro_rules! check {
+        ($digest:ty) => {{
+            let mut mac =
+                Hmac::<$digest>::new_from_slice(secret).expect("HMAC takes keys of any length");
+            mac.update(message);
+            mac.verify_slice(signature).is_ok()
+        }};
+    }
+    match alg {
+        Algorithm::HS384 => check!(sha2::Sha384),
+        Algorithm::HS512 => check!(sha2::Sha512),
+        _ => check!(sha2::Sha256),
+    }
 }
 
 /// One key: its algorithm, its `kid`, and a signer (unless it is a public
@@ -263,8 +301,11 @@ struct KeyInner {
     kind: KeyKind,
     kid: Option<String>,
     material: Material,
+    /// The asymmetric signer (HMAC keys sign with [`hmac_tag`]).
     signer: Option<Box<dyn JwsSigner>>,
     verifier: Verifier,
+    /// Whether an HMAC secret shorter than the hash was allowed.
+    allow_short: bool,
 }
 
 impl fmt::Debug for Key {
@@ -272,7 +313,7 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("alg", &self.inner.alg)
             .field("kid", &self.inner.kid)
-            .field("can_sign", &self.inner.signer.is_some())
+            .field("can_sign", &self.can_sign())
             .finish_non_exhaustive()
     }
 }
@@ -290,6 +331,20 @@ impl Key {
             KeyKind::Oct,
             Algorithm::HS256,
             None,
+            false,
+        )
+    }
+
+    /// An HMAC secret that may be shorter than RFC 7518 requires (but not
+    /// empty): only for tests of services that must accept such tokens, or to
+    /// verify tokens of an app whose secret is short. Prefer [`Key::hmac`].
+    pub fn hmac_allow_short(secret: impl Into<Secret>) -> Result<Self, ConfigError> {
+        Self::build(
+            Material::Secret(secret.into()),
+            KeyKind::Oct,
+            Algorithm::HS256,
+            None,
+            true,
         )
     }
 
@@ -389,7 +444,13 @@ impl Key {
             (None, KeyKind::Oct) => None,
             (None, _) => None,
         };
-        let key = Self::build(material, kind, alg.unwrap_or(kind.default_alg()), None)?;
+        let key = Self::build(
+            material,
+            kind,
+            alg.unwrap_or(kind.default_alg()),
+            None,
+            false,
+        )?;
         Ok(match kid {
             Some(kid) => key.with_kid(Some(kid)),
             None => key,
@@ -410,7 +471,7 @@ impl Key {
                 KeyKind::of_jwk(public, SETTING)?
             }
         };
-        let key = Self::build(material, kind, kind.default_alg(), None)?;
+        let key = Self::build(material, kind, kind.default_alg(), None, false)?;
         let kid = key.thumbprint();
         Ok(key.with_kid(kid))
     }
@@ -420,6 +481,7 @@ impl Key {
         kind: KeyKind,
         alg: Algorithm,
         kid: Option<String>,
+        allow_short: bool,
     ) -> Result<Self, ConfigError> {
         if !alg.fits(kind) {
             return Err(ConfigError::invalid(
@@ -432,22 +494,18 @@ impl Key {
         };
         let (signer, verifier): (Option<Box<dyn JwsSigner>>, Verifier) = match &material {
             Material::Secret(secret) => {
-                let signer = match alg {
-                    Algorithm::HS256 => josekit::jws::HS256.signer_from_bytes(secret.expose()),
-                    Algorithm::HS384 => josekit::jws::HS384.signer_from_bytes(secret.expose()),
-                    _ => josekit::jws::HS512.signer_from_bytes(secret.expose()),
-                }
-                .map_err(|_| {
-                    ConfigError::key(
+                if secret.expose().is_empty()
+                    || (!allow_short && secret.expose().len() < hmac_len(alg))
+                {
+                    return Err(ConfigError::key(
                         SETTING,
                         format!(
                             "an {alg} secret must be at least {} bytes long (RFC 7518 section 3.2)",
                             hmac_len(alg)
                         ),
-                    )
-                })?;
-                let signer: Box<dyn JwsSigner> = Box::new(signer);
-                (Some(signer), Verifier::Hmac)
+                    ));
+                }
+                (None, Verifier::Hmac)
             }
             Material::Private { private, public } => (
                 Some(signer_from_jwk(alg, private).map_err(err)?),
@@ -466,6 +524,7 @@ impl Key {
                 material,
                 signer,
                 verifier,
+                allow_short,
             }),
         })
     }
@@ -477,7 +536,13 @@ impl Key {
             return Ok(self);
         }
         let inner = &self.inner;
-        Self::build(inner.material.clone(), inner.kind, alg, inner.kid.clone())
+        Self::build(
+            inner.material.clone(),
+            inner.kind,
+            alg,
+            inner.kid.clone(),
+            inner.allow_short,
+        )
     }
 
     /// The same key with another `kid` (`None`: no `kid` header).
@@ -490,8 +555,14 @@ impl Key {
                     inner: Arc::new(inner),
                 }
             }
-            Err(inner) => Self::build(inner.material.clone(), inner.kind, inner.alg, kid)
-                .expect("a key that was built once builds again"),
+            Err(inner) => Self::build(
+                inner.material.clone(),
+                inner.kind,
+                inner.alg,
+                kid,
+                inner.allow_short,
+            )
+            .expect("a key that was built once builds again"),
         }
     }
 
@@ -510,7 +581,7 @@ impl Key {
     /// Whether this key can sign (an HMAC secret or a private key).
     #[must_use]
     pub fn can_sign(&self) -> bool {
-        self.inner.signer.is_some()
+        !matches!(self.inner.material, Material::Public(_))
     }
 
     /// The public JWK (with `kid`, `alg`, `use: "sig"`); `None` for an HMAC
@@ -641,6 +712,9 @@ impl Key {
 
     /// Signs `message` (the JWS signing input).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        if let Material::Secret(secret) = &self.inner.material {
+            return Ok(hmac_tag(self.inner.alg, secret.expose(), message));
+        }
         let signer = self.inner.signer.as_ref().ok_or(TokenError::NoSigningKey)?;
         signer
             .sign(message)
@@ -650,9 +724,11 @@ impl Key {
     /// Verifies `signature` over `message`.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.inner.verifier {
-            Verifier::Hmac => match self.sign(message) {
-                Ok(expected) => expected.as_slice().ct_eq(signature).into(),
-                Err(_) => false,
+            Verifier::Hmac => match &self.inner.material {
+                Material::Secret(secret) => {
+                    hmac_verify(self.inner.alg, secret.expose(), message, signature)
+                }
+                _ => false,
             },
             Verifier::Jose(v) => v.verify(message, signature).is_ok(),
         }

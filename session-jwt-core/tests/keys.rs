@@ -330,3 +330,14 @@ fn derived_secrets_are_stable_per_key_and_context() {
         "nothing secret in a public key"
     );
 }
+
+#[test]
+fn short_hmac_secrets_only_when_explicitly_allowed() {
+    let err = Key::hmac("only-twenty-bytes-xx").unwrap_err();
+    assert!(err.to_string().contains("RFC 7518"), "{err}");
+    let short = Key::hmac_allow_short("only-twenty-bytes-xx").unwrap();
+    round_trip(&short, KeyRing::new(short.clone()).unwrap());
+    let short = short.with_algorithm(Algorithm::HS512).expect("allowed stays allowed");
+    round_trip(&short, KeyRing::new(short.clone()).unwrap());
+    assert!(Key::hmac_allow_short("").is_err(), "never an empty secret");
+}
