@@ -540,6 +540,35 @@ impl SessionJwt {
         Ok(self.open(incoming, record, now))
     }
 
+    /// Step 3 for a response with HTTP status `status`: as Django's session
+    /// middleware, a server error (5xx) saves nothing and sends no cookie, so
+    /// a handler that failed half-way leaves no half-made session behind;
+    /// deletions still happen (a logout stays a logout). Otherwise as
+    /// [`SessionJwt::save`].
+    pub async fn save_response<S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+        session: &Session,
+        status: u16,
+        now: OffsetDateTime,
+    ) -> Result<ResponseHeaders, StoreError> {
+        if status < 500 {
+            return self.save(store, session, now).await;
+        }
+        let (stale, vary_cookie) = {
+            let mut s = session.lock();
+            s.modified = false;
+            (std::mem::take(&mut s.stale), s.accessed)
+        };
+        for key in &stale {
+            store.delete(key).await?;
+        }
+        Ok(ResponseHeaders {
+            set_cookie: None,
+            vary_cookie,
+        })
+    }
+
     /// Step 3 against a store: saves, deletes, and returns the headers to
     /// write. If the store fails, nothing is sent and the error is returned
     /// (answer 503): the client keeps its cookie and the store keeps its data.

@@ -762,3 +762,37 @@ async fn huge_expiry_overrides_are_clamped_not_a_panic() {
     s.insert_value("_session_expiry", json!(i64::MAX));
     assert_eq!(s.expiry(), None);
 }
+
+#[tokio::test]
+async fn a_server_error_saves_nothing_but_a_logout_still_deletes() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("a", "b").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    s.insert("a", "half-done").unwrap();
+    let out = e.save_response(&store, &s, 500, NOW).await.unwrap();
+    assert_eq!(out.set_cookie, None);
+    let kept = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    assert_eq!(
+        kept.get::<String>("a").as_deref(),
+        Some("b"),
+        "a 5xx does not save"
+    );
+    kept.logout();
+    let out = e.save_response(&store, &kept, 503, NOW).await.unwrap();
+    assert_eq!(out.set_cookie, None);
+    assert!(
+        store.is_empty(),
+        "a logout deletes even when the response fails"
+    );
+    // Below 500, as save.
+    let s = e.new_session();
+    s.insert("x", 1).unwrap();
+    assert!(
+        e.save_response(&store, &s, 404, NOW)
+            .await
+            .unwrap()
+            .set_cookie
+            .is_some()
+    );
+}

@@ -337,7 +337,9 @@ fn short_hmac_secrets_only_when_explicitly_allowed() {
     assert!(err.to_string().contains("RFC 7518"), "{err}");
     let short = Key::hmac_allow_short("only-twenty-bytes-xx").unwrap();
     round_trip(&short, KeyRing::new(short.clone()).unwrap());
-    let short = short.with_algorithm(Algorithm::HS512).expect("allowed stays allowed");
+    let short = short
+        .with_algorithm(Algorithm::HS512)
+        .expect("allowed stays allowed");
     round_trip(&short, KeyRing::new(short.clone()).unwrap());
     assert!(Key::hmac_allow_short("").is_err(), "never an empty secret");
 }

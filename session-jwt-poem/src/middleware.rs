@@ -204,7 +204,8 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
             Err(e) => e.into_response(),
         };
 
-        match engine.save(&**store, &session, now).await {
+        let status = resp.status().as_u16();
+        match engine.save_response(&**store, &session, status, now).await {
             Ok(headers) => {
                 write_headers(&mut resp, headers);
                 Ok(resp)

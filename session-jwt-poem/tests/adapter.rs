@@ -159,9 +159,16 @@ fn api(ApiUser(user): ApiUser<User>) -> String {
     format!("api for {}", user.name)
 }
 
+#[handler]
+fn put_then_fail(session: Session) -> poem::Result<&'static str> {
+    session.insert("k", "half-done").unwrap();
+    Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
 fn app_routes() -> Route {
     Route::new()
         .at("/put", post(put))
+        .at("/put-then-fail", post(put_then_fail))
         .at("/read", get(read))
         .at("/optional", get(optional))
         .at("/whoami", get(whoami))
@@ -190,6 +197,23 @@ async fn text(resp: TestResponse) -> String {
 }
 
 // ---------------------------------------------------------------- session
+
+#[tokio::test]
+async fn a_server_error_saves_nothing_as_in_django() {
+    let cli = TestClient::new(app_routes().with(SessionMiddleware::memory(engine())));
+    let resp = cli.post("/put-then-fail").send().await;
+    resp.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&resp).is_empty(), "a 500 sets no cookie");
+    let cookie = cookie_of(&cli.post("/put").send().await);
+    let resp = cli
+        .post("/put-then-fail")
+        .header("Cookie", &cookie)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    let resp = cli.get("/read").header("Cookie", &cookie).send().await;
+    resp.assert_text("v").await;
+}
 
 #[tokio::test]
 async fn session_round_trips_through_the_cookie() {
