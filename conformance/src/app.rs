@@ -251,6 +251,25 @@ impl App {
         Reply::from(req.send().unwrap_or_else(|e| panic!("POST {path}: {e}")))
     }
 
+    /// `POST path` with `body` as it is, with a `Content-Type` header when
+    /// `content_type` is given.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+        cookie: Option<&str>,
+    ) -> Reply {
+        let mut req = self.client.post(self.url(path)).body(body.to_owned());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        Reply::from(req.send().unwrap_or_else(|e| panic!("POST {path}: {e}")))
+    }
+
     /// `GET path` with raw headers (possibly not UTF-8, possibly huge).
     /// `None` if the server closed the connection without an answer.
     pub fn get_raw(&self, path: &str, headers: HeaderMap) -> Option<Reply> {

@@ -173,7 +173,12 @@ struct LoginForm {
 }
 
 #[handler]
-fn login(session: Session, Data(users): Data<&Users>, Form(form): Form<LoginForm>) -> Response {
+fn login(session: Session, Data(users): Data<&Users>, form: Option<Form<LoginForm>>) -> Response {
+    // No form (no body, another content type) is a failed login like any
+    // other, not the framework's 415.
+    let Some(Form(form)) = form else {
+        return (StatusCode::UNAUTHORIZED, "Failed").into_response();
+    };
     let Some(user) = users.check(&form.username, &form.password) else {
         return (StatusCode::UNAUTHORIZED, "Failed").into_response();
     };

@@ -21,7 +21,7 @@
 //! variable `REDIS_SERVER` if set.
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +36,8 @@ fn binary() -> OsString {
     std::env::var_os("REDIS_SERVER").unwrap_or_else(|| "redis-server".into())
 }
 
+/// Whether this is a CI run: `CI` is `true` (any case) or `1`. The same test
+/// as the conformance suite's and session-jwt-cli's tests.
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
@@ -116,16 +118,22 @@ impl RedisServerBuilder {
     ///
     /// # Panics
     /// If `redis-server` is missing while the environment variable `CI` is
-    /// `true`: under CI a missing server fails the run. Also if an installed
-    /// server cannot be started.
+    /// `true` (any case) or `1`: under CI a missing server fails the run.
+    /// Also if an installed server cannot be started.
     pub fn start_or_skip(self, test: &str) -> Option<RedisServer> {
         if !RedisServer::is_installed() {
+            let why = match std::env::var_os("REDIS_SERVER") {
+                Some(path) => format!("REDIS_SERVER={} cannot be run", path.to_string_lossy()),
+                None => "not on PATH, and REDIS_SERVER is not set".to_owned(),
+            };
             let msg = format!(
-                "{test}: redis-server is not installed (not on PATH, and REDIS_SERVER is not set); \
+                "{test}: redis-server is not installed ({why}); \
                  install it (apt-get install redis-server) to run the Redis tests"
             );
             assert!(!under_ci(), "{msg} (CI=true: failing)");
-            eprintln!("SKIPPED {msg}");
+            // Straight to stderr: libtest captures `eprintln!` of passing
+            // tests, and a skip must be seen.
+            let _ = writeln!(io::stderr(), "SKIPPED {msg}");
             return None;
         }
         Some(self.start())
