@@ -330,36 +330,42 @@ async fn handle(app: &App, request: Request) -> HttpResponse {
 
     let response = route(app, &request, &session).await;
 
-    // Step 3 (pure): what to save, what to delete, what cookie to send.
-    let outcome = match app.engine.finish(&session, now) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            eprintln!("cannot issue the session token: {e}");
-            return HttpResponse::plain(500, "Internal Server Error");
+    // Step 3 (pure): what to save, what to delete, what cookie to send. Then
+    // apply it, in order: save, delete, then the cookie. If the store fails,
+    // send no cookie: the client keeps its old one and the store its data.
+    let mut attempts = 0;
+    let (outcome, set_cookie) = loop {
+        let outcome = match app.engine.finish(&session, now) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!("cannot issue the session token: {e}");
+                return HttpResponse::plain(500, "Internal Server Error");
+            }
+        };
+        let mut set_cookie = outcome.cookie.header_value();
+        if let Some(save) = &outcome.save {
+            match app
+                .store
+                .save(&save.key, &save.record, save.mode, now)
+                .await
+            {
+                Ok(true) => {}
+                // The record was deleted meanwhile (a logout in another tab):
+                // do not resurrect it, and do not hand out a token for it.
+                Ok(false) if save.mode == SaveMode::Update => set_cookie = None,
+                // A fresh key that already exists (about 2^-165): never
+                // overwrite another session; finish again with another key.
+                Ok(false) if attempts < 2 => {
+                    attempts += 1;
+                    app.engine.key_taken(&session, outcome);
+                    continue;
+                }
+                Ok(false) => return HttpResponse::plain(503, "Try again"),
+                Err(e) => return HttpResponse::unavailable(&e),
+            }
         }
+        break (outcome, set_cookie);
     };
-
-    // Apply the outcome, in order: save, delete, then the cookie. If the
-    // store fails, send no cookie: the client keeps its old one and the store
-    // keeps its data.
-    let mut set_cookie = outcome.cookie.header_value();
-    if let Some(save) = &outcome.save {
-        match app
-            .store
-            .save(&save.key, &save.record, save.mode, now)
-            .await
-        {
-            Ok(true) => {}
-            // The record was deleted meanwhile (a logout in another tab):
-            // do not resurrect it, and do not hand out a token for it.
-            Ok(false) if save.mode == SaveMode::Update => set_cookie = None,
-            // A fresh key that already exists (about 2^-165): never overwrite
-            // another session. `SessionJwt::save` retries with another key;
-            // here the client simply tries again.
-            Ok(false) => return HttpResponse::plain(503, "Try again"),
-            Err(e) => return HttpResponse::unavailable(&e),
-        }
-    }
     for key in &outcome.delete {
         if let Err(e) = app.store.delete(key).await {
             return HttpResponse::unavailable(&e);

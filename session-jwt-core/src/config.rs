@@ -258,6 +258,7 @@ pub struct Builder {
     settings: Settings,
     keys: Option<KeyRing>,
     provider: Option<Provider>,
+    auth_secret: Option<Secret>,
 }
 
 impl Builder {
@@ -383,6 +384,21 @@ impl Builder {
         self
     }
 
+    /// A secret of its own for session auth hashes
+    /// ([`SessionJwt::auth_secret`]), so that rotating the signing key does
+    /// not log everyone out. Same on every instance; at least 32 bytes.
+    pub fn with_auth_secret(mut self, secret: impl Into<Secret>) -> Result<Self, ConfigError> {
+        let secret = secret.into();
+        if secret.expose().len() < 32 {
+            return Err(ConfigError::invalid(
+                "auth_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        self.auth_secret = Some(secret);
+        Ok(self)
+    }
+
     /// The settings as they stand.
     #[must_use]
     pub fn settings(&self) -> &Settings {
@@ -410,6 +426,7 @@ impl Builder {
             codec,
             cookie,
             self.provider.unwrap_or(Provider(None)),
+            self.auth_secret,
         ))
     }
 }

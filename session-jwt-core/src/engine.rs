@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) codec: TokenCodec,
     pub(crate) cookie: CookieSettings,
     pub(crate) provider: Provider,
+    /// The secret for session auth hashes, when configured apart from the
+    /// signing key.
+    pub(crate) auth_secret: Option<crate::key::Secret>,
 }
 
 /// What the request's cookies said: at most one verified token.
@@ -186,12 +189,18 @@ impl SessionJwt {
         Builder::default()
     }
 
-    pub(crate) fn new(codec: TokenCodec, cookie: CookieSettings, provider: Provider) -> Self {
+    pub(crate) fn new(
+        codec: TokenCodec,
+        cookie: CookieSettings,
+        provider: Provider,
+        auth_secret: Option<crate::key::Secret>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 codec,
                 cookie,
                 provider,
+                auth_secret,
             }),
         }
     }
@@ -213,10 +222,14 @@ impl SessionJwt {
     /// from the signing key, as Django keys them with `SECRET_KEY`: every
     /// instance with the same key computes the same hashes, so a session made
     /// at one instance stays logged in at the others. Rotating the signing
-    /// key changes it (and so logs users out). `None` for a verify-only
-    /// configuration.
+    /// key changes it (and so logs users out), unless a secret of its own was
+    /// set with [`Builder::with_auth_secret`]. `None` for a verify-only
+    /// configuration without one.
     #[must_use]
     pub fn auth_secret(&self) -> Option<crate::key::Secret> {
+        if let Some(secret) = &self.shared.auth_secret {
+            return Some(secret.clone());
+        }
         self.shared
             .codec
             .keys()
@@ -540,6 +553,18 @@ impl SessionJwt {
         Ok(self.open(incoming, record, now))
     }
 
+    /// After a store refused to create the record of `outcome` because its new
+    /// key was taken ([`SaveMode::Create`] returned `false`, about 2^-165
+    /// odds): forgets that key and the outcome, so that calling
+    /// [`SessionJwt::finish`] again picks another key (and lists the same
+    /// deletions).
+    pub fn key_taken(&self, session: &Session, outcome: Outcome) {
+        let mut s = session.lock();
+        s.key = None;
+        s.modified = true;
+        s.stale = outcome.delete;
+    }
+
     /// Step 3 for a response with HTTP status `status`: as Django's session
     /// middleware, a server error (5xx) saves nothing and sends no cookie, so
     /// a handler that failed half-way leaves no half-made session behind;
@@ -582,16 +607,13 @@ impl SessionJwt {
             let outcome = self
                 .finish(session, now)
                 .map_err(|e| StoreError::Other(Box::new(e)))?;
-            let mut cookie = outcome.cookie;
+            let mut cookie = outcome.cookie.clone();
             if let Some(save) = &outcome.save {
                 if !store.save(&save.key, &save.record, save.mode, now).await? {
                     match save.mode {
                         // A key collision (about 2^-165): pick another key.
                         SaveMode::Create => {
-                            let mut s = session.lock();
-                            s.key = None;
-                            s.modified = true;
-                            s.stale = outcome.delete;
+                            self.key_taken(session, outcome);
                             continue;
                         }
                         // Deleted meanwhile (a logout elsewhere): stay deleted.

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::ConfigError;
 
 /// Claims this library writes itself; no field may use their names.
-pub const REGISTERED_CLAIMS: [&str; 7] = ["iat", "exp", "nbf", "iss", "aud", "jti", "sub"];
+pub const REGISTERED_CLAIMS: [&str; 8] = ["iat", "exp", "nbf", "iss", "aud", "jti", "sub", "kid"];
 
 /// One user field in the token: the attribute `path` (dots reach nested
 /// values: `profile.team`), stored under `short` in the token and expanded to
@@ -140,6 +140,12 @@ impl Fields {
                 }
             }
             for g in &fields[..i] {
+                if g.short == f.long || g.long == f.short {
+                    return bad(format!(
+                        "fields {:?} and {:?}: one's short name is the other's long name (decoding would overwrite it)",
+                        g.path, f.path
+                    ));
+                }
                 if g.short == f.short {
                     return bad(format!("two fields have the short name {:?}", f.short));
                 }
@@ -298,6 +304,8 @@ mod tests {
 
     #[test]
     fn rejects_clashing_names() {
+        let crossed = Fields::new(vec![("a", "x", "y").into(), ("b", "y", "z").into()], "sk");
+        assert!(crossed.unwrap_err().to_string().contains("overwrite"));
         let dup_short = Fields::new(vec![("a", "x").into(), ("b", "x").into()], "sk");
         assert!(dup_short.unwrap_err().to_string().contains("short name"));
         let dup_long = Fields::new(vec![("a", "x", "l").into(), ("b", "y", "l").into()], "sk");

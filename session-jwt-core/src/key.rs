@@ -439,11 +439,7 @@ impl Key {
             Some(a) => Some(a.parse::<Algorithm>().map_err(|e| e.for_setting(SETTING))?),
             None => None,
         };
-        let kid = match (jwk.key_id(), kind) {
-            (Some(kid), _) => Some(kid.to_string()),
-            (None, KeyKind::Oct) => None,
-            (None, _) => None,
-        };
+        let kid = jwk.key_id().map(str::to_string);
         let key = Self::build(
             material,
             kind,
@@ -451,6 +447,9 @@ impl Key {
             None,
             false,
         )?;
+        // Without its own kid, an asymmetric key gets its RFC 7638
+        // thumbprint, as from PEM: the kid this library's tokens carry.
+        let kid = kid.or_else(|| key.thumbprint());
         Ok(match kid {
             Some(kid) => key.with_kid(Some(kid)),
             None => key,
@@ -926,17 +925,21 @@ impl KeyRing {
 
     /// A ring that only verifies, for services that consume the cookie.
     pub fn verify_only(keys: impl IntoIterator<Item = Key>) -> Result<Self, ConfigError> {
-        let verifying: Vec<Key> = keys.into_iter().collect();
-        if verifying.is_empty() {
+        let mut ring = Self {
+            signing: None,
+            verifying: Vec::new(),
+        };
+        for key in keys {
+            // The same checks as for a signing ring: one family, unique kids.
+            ring = ring.with_verification_key(key)?;
+        }
+        if ring.verifying.is_empty() {
             return Err(ConfigError::key(
                 SETTING,
                 "a verify-only key ring needs at least one key",
             ));
         }
-        Ok(Self {
-            signing: None,
-            verifying,
-        })
+        Ok(ring)
     }
 
     /// A verify-only ring from a JWK Set (RFC 7517 §5) in JSON.

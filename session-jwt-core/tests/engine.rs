@@ -796,3 +796,58 @@ async fn a_server_error_saves_nothing_but_a_logout_still_deletes() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_taken_key_is_replaced_and_finish_runs_again() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let s = e.new_session();
+    s.insert("a", "b").unwrap();
+    let first = e.finish(&s, NOW).unwrap();
+    let taken = first.save.as_ref().unwrap().key.clone();
+    // Another session got that key first.
+    let other = Record {
+        items: Default::default(),
+        expires: NOW + Duration::hours(1),
+    };
+    store
+        .save(&taken, &other, SaveMode::Create, NOW)
+        .await
+        .unwrap();
+    e.key_taken(&s, first);
+    let second = e.finish(&s, NOW).unwrap();
+    let save = second.save.unwrap();
+    assert_ne!(save.key, taken);
+    assert_eq!(save.mode, SaveMode::Create);
+    assert!(
+        store
+            .save(&save.key, &save.record, save.mode, NOW)
+            .await
+            .unwrap()
+    );
+}
+
+#[test]
+fn the_auth_secret_can_be_kept_across_key_rotation() {
+    let a = builder().build().unwrap();
+    let rotated = SessionJwt::builder()
+        .with_key(Key::hmac("a brand new secret of thirty-two bytes").unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_ne!(
+        a.auth_secret(),
+        rotated.auth_secret(),
+        "derived from the key by default"
+    );
+    let stable = "a stable auth secret of thirty-two bytes";
+    let a = builder().with_auth_secret(stable).unwrap().build().unwrap();
+    let rotated = SessionJwt::builder()
+        .with_key(Key::hmac("a brand new secret of thirty-two bytes").unwrap())
+        .unwrap()
+        .with_auth_secret(stable)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(a.auth_secret(), rotated.auth_secret());
+    assert!(builder().with_auth_secret("short").is_err());
+}

@@ -343,3 +343,34 @@ fn short_hmac_secrets_only_when_explicitly_allowed() {
     round_trip(&short, KeyRing::new(short.clone()).unwrap());
     assert!(Key::hmac_allow_short("").is_err(), "never an empty secret");
 }
+
+#[test]
+fn verify_only_rings_check_family_and_kids() {
+    let rsa = Key::from_pem(pem("rsa.pem")).unwrap();
+    let public = Key::from_pem(rsa.public_pem().unwrap()).unwrap();
+    let secret = Key::hmac("0123456789abcdef0123456789abcdef").unwrap();
+    assert!(
+        KeyRing::verify_only([public.clone(), secret]).is_err(),
+        "mixed families"
+    );
+    assert!(
+        KeyRing::verify_only([public.clone(), public.clone()]).is_err(),
+        "duplicate kid"
+    );
+    let mixed = json!({"keys": [{"kty": "oct", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}, rsa.public_jwk().unwrap()]});
+    assert!(KeyRing::from_jwks(mixed.to_string()).is_err());
+}
+
+#[test]
+fn a_jwks_entry_without_kid_still_verifies_our_tokens() {
+    let rsa = Key::from_pem(pem("rsa.pem")).unwrap();
+    let mut jwk = rsa.public_jwk().unwrap();
+    jwk.as_object_mut().unwrap().remove("kid");
+    let ring = KeyRing::from_jwks(json!({"keys": [jwk]}).to_string()).unwrap();
+    assert_eq!(
+        ring.keys().next().unwrap().kid(),
+        rsa.kid(),
+        "the thumbprint, as from PEM"
+    );
+    round_trip(&rsa, ring);
+}
