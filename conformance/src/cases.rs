@@ -1335,6 +1335,17 @@ pub fn redis_outage_answers_503_and_recovers(adapter: &str) {
         200,
         "pages that need no store still answer"
     );
+    let page = app.get("/login", Some(&c));
+    assert_eq!(
+        page.status, 200,
+        "a page that does not use the session answers, cookie or not"
+    );
+    assert!(page.set_cookies().is_empty());
+    assert_eq!(
+        app.get("/me", Some(&c)).status,
+        503,
+        "still 503 where the session is needed"
+    );
     server.restart();
     assert!(
         eventually(15, || app.get("/me", Some(&c)).status == 200),

@@ -64,7 +64,7 @@ pub(crate) struct Shared {
 }
 
 /// What the request's cookies said: at most one verified token.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct Incoming {
     token: Option<VerifiedClaims>,
@@ -90,6 +90,97 @@ impl Incoming {
     #[must_use]
     pub fn cookie_present(&self) -> bool {
         self.cookie_present
+    }
+}
+
+/// A request's session, loaded from the store only when first asked for
+/// ([`SessionJwt::lazy`]). A request that never touches its session (a
+/// static page, the JWKS) never waits for the store, and keeps working while
+/// the store is down; one that does gets the store's error (a 503).
+#[derive(Debug)]
+pub struct LazySession {
+    engine: SessionJwt,
+    incoming: Incoming,
+    now: OffsetDateTime,
+    loaded: std::sync::Mutex<Option<Session>>,
+    /// Whether a load failed (and none succeeded since).
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl LazySession {
+    /// The session: loaded from `store` on the first call, the same handle
+    /// after. A store failure is an error, never an anonymous session (try
+    /// again on a later call).
+    pub async fn get<S: SessionStore + ?Sized>(&self, store: &S) -> Result<Session, StoreError> {
+        if let Some(session) = self.loaded() {
+            return Ok(session);
+        }
+        let record = match self.incoming.session_key() {
+            Some(key) => match store.load(key, self.now).await {
+                Ok(record) => record,
+                Err(e) => {
+                    self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
+        self.failed
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut slot = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        let session = slot
+            .get_or_insert_with(|| self.engine.open(self.incoming.clone(), record, self.now))
+            .clone();
+        Ok(session)
+    }
+
+    /// The session, if a handler asked for it.
+    #[must_use]
+    pub fn loaded(&self) -> Option<Session> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The request's verified token, before any store access.
+    pub fn incoming(&self) -> &Incoming {
+        &self.incoming
+    }
+
+    /// The request's clock reading.
+    #[must_use]
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// Step 3 for a response with HTTP status `status`
+    /// ([`SessionJwt::save_response`]), if the session was loaded; a session
+    /// nobody asked for saves and sends nothing. If a handler asked for the
+    /// session and the store failed, this is that failure again, even if the
+    /// handler carried on without a session (answer 503: a visitor is never
+    /// served as anonymous because the store was down).
+    pub async fn save_response<S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+        status: u16,
+    ) -> Result<ResponseHeaders, StoreError> {
+        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::unavailable(std::io::Error::other(
+                "the session could not be loaded during this request",
+            )));
+        }
+        match self.loaded() {
+            Some(session) => {
+                self.engine
+                    .save_response(store, &session, status, self.now)
+                    .await
+            }
+            None => Ok(ResponseHeaders {
+                set_cookie: None,
+                vary_cookie: false,
+            }),
+        }
     }
 }
 
@@ -289,6 +380,22 @@ impl SessionJwt {
         Incoming {
             token: chosen,
             cookie_present: present > 0,
+        }
+    }
+
+    /// Steps 1 and 2, lazily: verifies the cookies now, and loads the record
+    /// from the store only when [`LazySession::get`] is first called.
+    pub fn lazy<'a>(
+        &self,
+        headers: impl IntoIterator<Item = &'a [u8]>,
+        now: OffsetDateTime,
+    ) -> LazySession {
+        LazySession {
+            engine: self.clone(),
+            incoming: self.read_cookies(headers, now),
+            now,
+            loaded: std::sync::Mutex::new(None),
+            failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

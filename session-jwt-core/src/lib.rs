@@ -85,7 +85,7 @@ pub const MAX_LIFETIME_SECS: u64 = 100 * 365 * 24 * 3600 + 25 * 24 * 3600;
 
 pub use auth::AuthUser;
 pub use config::{Builder, CookieSettings, KeySettings, SameSite, Settings};
-pub use engine::{CookieAction, Incoming, Outcome, ResponseHeaders, Save, SessionJwt};
+pub use engine::{CookieAction, Incoming, LazySession, Outcome, ResponseHeaders, Save, SessionJwt};
 pub use error::{ConfigError, StoreError, TokenError};
 pub use fields::{ClaimsProvider, Field, Fields};
 pub use key::{Algorithm, Key, KeyRing, Secret};

@@ -851,3 +851,40 @@ fn the_auth_secret_can_be_kept_across_key_rotation() {
     assert_eq!(a.auth_secret(), rotated.auth_secret());
     assert!(builder().with_auth_secret("short").is_err());
 }
+
+#[tokio::test]
+async fn a_lazy_session_touches_the_store_only_when_asked() {
+    let (e, store) = (engine(), Flaky::default());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    let c = pair(&c.unwrap());
+    store.down.store(true, Ordering::SeqCst);
+    // A request that never asks for its session works while the store is down.
+    let lazy = e.lazy([c.as_bytes()], NOW);
+    assert!(lazy.incoming().session_key().is_some());
+    let out = lazy.save_response(&store, 200).await.unwrap();
+    assert_eq!(out.set_cookie, None);
+    // One that asks gets the store's error, and can ask again later.
+    let lazy = e.lazy([c.as_bytes()], NOW);
+    assert!(lazy.get(&store).await.is_err());
+    store.down.store(false, Ordering::SeqCst);
+    assert!(
+        lazy.save_response(&store, 200).await.is_err(),
+        "a handler that went on without its session still gets the store error"
+    );
+    let s = lazy.get(&store).await.unwrap();
+    assert_eq!(s.user_id().as_deref(), Some("1"));
+    s.insert("x", 1).unwrap();
+    let again = lazy.get(&store).await.unwrap();
+    assert_eq!(
+        again.get::<i32>("x"),
+        Some(1),
+        "the same handle on every call"
+    );
+    assert!(
+        lazy.save_response(&store, 200)
+            .await
+            .unwrap()
+            .set_cookie
+            .is_some()
+    );
+}

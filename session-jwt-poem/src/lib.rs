@@ -51,7 +51,7 @@
 //! | an extractor on a route without the middleware | 500 "SessionMiddleware is not installed" |
 //! | a user extractor without a registered [`UserLoader`] | 500 |
 //!
-//! Feature `testing`: [`testing`] helpers for `poem::test::TestClient`.
+//! Feature `testing`: the `testing` module, helpers for `poem::test::TestClient`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,5 +1,6 @@
-//! [`SessionMiddleware`]: loads the session before the handler and saves it
-//! after, through the core's [`SessionJwt::load`] and [`SessionJwt::save`].
+//! [`SessionMiddleware`]: loads the session when first asked for and saves it
+//! after, through the core's [`SessionJwt::lazy`] and
+//! [`LazySession::save_response`](session_jwt_core::LazySession::save_response).
 
 use std::any::Any;
 use std::fmt;
@@ -21,14 +22,19 @@ pub const DEFAULT_LOGIN_URL: &str = "/login";
 
 /// A Poem middleware giving every request a [`Session`](crate::Session).
 ///
-/// Per request it reads the clock once, verifies the session cookie and
-/// loads the record from the store ([`SessionJwt::load`]), runs the inner
-/// endpoint, then saves or deletes the record and writes `Set-Cookie` and
-/// `Vary: Cookie` as the core decides ([`SessionJwt::save`]).
+/// Per request it reads the clock once and verifies the session cookie
+/// ([`SessionJwt::lazy`]); the record is loaded from the store when a handler
+/// or extractor first asks for the session, so routes that never do (static
+/// pages, the JWKS) keep working while the store is down. After the inner
+/// endpoint it saves or deletes the record and writes `Set-Cookie` and
+/// `Vary: Cookie` as the core decides ([`SessionJwt::save_response`]: a 5xx
+/// saves nothing).
 ///
 /// - A store failure, on load or on save, is answered with 503 and logged
 ///   with `tracing::error!`; it never logs anyone out, and a failed save sends
-///   no `Set-Cookie` (the client keeps its cookie).
+///   no `Set-Cookie` (the client keeps its cookie). A handler that asked for
+///   the session during an outage gets 503 even if it went on without one
+///   (`Option<Session>` is `None` then).
 /// - An error returned by the inner endpoint is turned into its response
 ///   here, so that the session is saved for error responses too (a session
 ///   that [`CurrentUser`](crate::CurrentUser) found stale must be deleted even
@@ -37,7 +43,7 @@ pub const DEFAULT_LOGIN_URL: &str = "/login";
 /// - Installed twice on one route, the inner instance steps aside.
 ///
 /// Cheap to clone: clone it to keep a handle for
-/// [`testing`](crate::testing) helpers after `.with(..)` consumed one.
+/// `testing` helpers (feature `testing`) after `.with(..)` consumed one.
 #[derive(Clone)]
 pub struct SessionMiddleware {
     config: Arc<Config>,
@@ -151,7 +157,8 @@ impl<E> fmt::Debug for SessionEndpoint<E> {
 /// extractors.
 #[derive(Clone)]
 pub(crate) struct RequestState {
-    pub(crate) session: session_jwt_core::Session,
+    /// The session, loaded from the store on first use.
+    pub(crate) lazy: Arc<session_jwt_core::LazySession>,
     pub(crate) config: Arc<Config>,
     /// The request's URI as the client sent it, for `?next=`.
     pub(crate) uri: Uri,
@@ -162,6 +169,15 @@ impl RequestState {
         req.extensions()
             .get::<Self>()
             .ok_or(Error::MiddlewareMissing)
+    }
+
+    /// The session, loading it from the store on first use. A store failure
+    /// is logged and answered with 503, never an anonymous session.
+    pub(crate) async fn session(&self) -> Result<session_jwt_core::Session, Error> {
+        self.lazy.get(&*self.config.store).await.map_err(|e| {
+            tracing::error!(error = %e, "session store failed to load a session; answering 503");
+            Error::Store(e)
+        })
     }
 }
 
@@ -175,17 +191,10 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         let now = OffsetDateTime::now_utc();
         let Config { engine, store, .. } = &*self.config;
 
+        // The cookies are verified now; the store is read only when a
+        // handler or extractor first asks for the session.
         let cookies = req.headers().get_all(COOKIE);
-        let loaded = engine
-            .load(&**store, cookies.iter().map(HeaderValue::as_bytes), now)
-            .await;
-        let session = match loaded {
-            Ok(session) => session,
-            Err(e) => {
-                tracing::error!(error = %e, "session store failed to load a session; answering 503");
-                return Ok(Error::Store(e).as_response());
-            }
-        };
+        let lazy = Arc::new(engine.lazy(cookies.iter().map(HeaderValue::as_bytes), now));
         // The URI the client sent. A server sets `original_uri`; a request
         // built in a test leaves it at `/`, and then the URI seen here, before
         // any routing strips a prefix, is the one sent.
@@ -194,7 +203,7 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
             _ => req.uri().clone(),
         };
         req.extensions_mut().insert(RequestState {
-            session: session.clone(),
+            lazy: lazy.clone(),
             config: self.config.clone(),
             uri,
         });
@@ -205,7 +214,7 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         };
 
         let status = resp.status().as_u16();
-        match engine.save_response(&**store, &session, status, now).await {
+        match lazy.save_response(&**store, status).await {
             Ok(headers) => {
                 write_headers(&mut resp, headers);
                 Ok(resp)

@@ -41,6 +41,6 @@ impl From<Session> for session_jwt_core::Session {
 
 impl<'a> FromRequest<'a> for Session {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(RequestState::of(req)?.session.clone()))
+        Ok(Self(RequestState::of(req)?.session().await?))
     }
 }

@@ -70,7 +70,7 @@ async fn resolve<U: AuthUser + Send + Sync + 'static>(
         .ok_or(Error::UserLoaderMissing {
             user_type: type_name::<U>(),
         })?;
-    Ok(loader.current_user(&state.session).await)
+    Ok(loader.current_user(&state.session().await?).await)
 }
 
 impl<'a, U: AuthUser + Send + Sync + 'static> FromRequest<'a> for CurrentUser<U> {

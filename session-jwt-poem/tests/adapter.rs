@@ -511,9 +511,15 @@ fn flaky_app() -> (
         session.insert("k", "changed").unwrap();
         "stored"
     }
+    #[handler]
+    fn static_page() -> &'static str {
+        "no session needed"
+    }
     let app = Route::new()
         .at("/put", post(counted_put))
         .at("/read", get(read))
+        .at("/optional", get(optional))
+        .at("/static", get(static_page))
         .with(mw.clone())
         .data(Counted(calls.clone()));
     (store, mw, calls, app)
@@ -552,6 +558,25 @@ async fn store_failure_on_load_is_503_and_no_logout() {
     store.fail_load.store(false, Ordering::SeqCst);
     let session = cli.session().await.unwrap();
     assert_eq!(session.user_id().as_deref(), Some("1"), "still logged in");
+}
+
+#[tokio::test]
+async fn during_an_outage_only_requests_that_use_the_session_fail() {
+    let (store, mw, _calls, app) = flaky_app();
+    let mut cli = SessionClient::new(TestClient::new(app), &mw);
+    cli.login(&Users::default().user(1)).await.unwrap();
+    store.fail_load.store(true, Ordering::SeqCst);
+    // A page that never asks for its session does not wait for the store.
+    let resp = cli.get("/static").send().await;
+    resp.assert_status_is_ok();
+    assert!(set_cookies(&resp).is_empty());
+    // A handler taking Option<Session> gets None from poem when the load
+    // fails; the response is still a 503, never an anonymous page.
+    let resp = cli.get("/optional").send().await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&resp).is_empty());
+    store.fail_load.store(false, Ordering::SeqCst);
+    cli.get("/optional").send().await.assert_text("some").await;
 }
 
 #[tokio::test]

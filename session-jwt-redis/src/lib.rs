@@ -105,7 +105,7 @@
 //!
 //! # Tests
 //!
-//! The feature `testing` adds [`testing::RedisServer`], which runs a
+//! The feature `testing` adds `testing::RedisServer`, which runs a
 //! private `redis-server` process per test.
 
 #![forbid(unsafe_code)]
