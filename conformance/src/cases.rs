@@ -379,6 +379,32 @@ pub fn set_and_get_store_strings(adapter: &str) {
     assert_eq!(app.get("/get", Some(&c2)).json()["b"], "two words");
 }
 
+/// `POST /set` with the names the library keeps for itself cannot change the
+/// logged-in user or put claims into the signed token.
+pub fn set_cannot_forge_the_user_or_the_tokens_claims(adapter: &str) {
+    let app = App::start(adapter, &[]);
+    let c = app.login("jane", "secret", None);
+    let forged = r#"{"u": "john", "id": 1, "admin": true}"#;
+    let form = [
+        ("_jwt_claims", forged),
+        ("_auth_user_id", "1"),
+        ("_auth_user_hash", "x"),
+        ("_session_expiry", "0"),
+        ("note", "kept"),
+    ];
+    let r = app.post("/set", &form, Some(&c));
+    assert_eq!(r.status, 200);
+    let c = r.cookie(COOKIE).unwrap_or(c);
+    assert_eq!(app.get("/me", Some(&c)).json()["username"], "jane");
+    let (_, payload) = parts(&c);
+    assert_eq!(
+        payload["u"], "jane",
+        "the token still says jane: {payload:?}"
+    );
+    assert!(payload.get("admin").is_none());
+    assert_eq!(app.get("/get", Some(&c)).json()["note"], "kept");
+}
+
 /// An anonymous visitor without a session: `{}` and no cookie.
 pub fn anonymous_get_is_empty_without_a_cookie(adapter: &str) {
     let app = App::start(adapter, &[]);

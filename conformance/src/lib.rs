@@ -39,6 +39,7 @@ macro_rules! suite {
             session_fixation_is_prevented,
             logout_deletes_the_session_and_revokes_the_cookie,
             set_and_get_store_strings,
+            set_cannot_forge_the_user_or_the_tokens_claims,
             anonymous_get_is_empty_without_a_cookie,
             unchanged_session_sends_no_cookie,
             claims_carry_short_and_long_names,

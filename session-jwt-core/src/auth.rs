@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::session::{JWT_CLAIMS, Session, USER_HASH, USER_ID};
+use crate::session::{JWT_CLAIMS, Session, SessionError, USER_HASH, USER_ID};
 
 /// A user that can log in.
 pub trait AuthUser: Serialize {
@@ -96,7 +96,7 @@ impl Session {
     /// user is flushed first; otherwise its items are kept under a new key
     /// (against session fixation). Stores the user's id and auth hash, and the
     /// user's token fields and provider claims for the next tokens.
-    pub fn login<U: AuthUser>(&self, user: &U) -> Result<(), serde_json::Error> {
+    pub fn login<U: AuthUser>(&self, user: &U) -> Result<(), SessionError> {
         let value = serde_json::to_value(user)?;
         let same_user = self
             .get::<String>(USER_ID)
@@ -107,8 +107,8 @@ impl Session {
         } else {
             self.cycle_key();
         }
-        self.insert(USER_ID, user.id())?;
-        self.insert(USER_HASH, user.session_auth_hash())?;
+        self.set_internal(USER_ID, user.id().into());
+        self.set_internal(USER_HASH, user.session_auth_hash().into());
         self.set_token_claims(Some(&value));
         Ok(())
     }
@@ -145,10 +145,10 @@ impl Session {
     /// After a password change, keeps this session logged in (Django's
     /// `update_session_auth_hash`): stores the new hash under a new key. Every
     /// other session of the user is logged out at its next request.
-    pub fn update_auth_hash<U: AuthUser>(&self, user: &U) -> Result<(), serde_json::Error> {
+    pub fn update_auth_hash<U: AuthUser>(&self, user: &U) -> Result<(), SessionError> {
         let value = serde_json::to_value(user)?;
         self.cycle_key();
-        self.insert(USER_HASH, user.session_auth_hash())?;
+        self.set_internal(USER_HASH, user.session_auth_hash().into());
         self.set_token_claims(Some(&value));
         Ok(())
     }
@@ -159,7 +159,7 @@ impl Session {
         let fields = self.shared.codec.fields();
         let mut claims = user.map(|u| fields.extract(u)).unwrap_or_default();
         claims.extend(self.shared.provider.claims(fields, user));
-        self.insert_value(JWT_CLAIMS, Value::Object(claims));
+        self.set_internal(JWT_CLAIMS, Value::Object(claims));
     }
 
     fn hash_matches(&self, hash: &str) -> bool {

@@ -89,7 +89,7 @@ pub use engine::{CookieAction, Incoming, LazySession, Outcome, ResponseHeaders, 
 pub use error::{ConfigError, StoreError, TokenError};
 pub use fields::{ClaimsProvider, Field, Fields};
 pub use key::{Algorithm, Key, KeyRing, Secret};
-pub use session::{Expiry, Session, SessionKey};
+pub use session::{Expiry, Session, SessionError, SessionKey};
 pub use store::{MemoryStore, Record, SaveMode, SessionStore};
 pub use token::{TokenCodec, TokenSettings, VerifiedClaims, insecure};
 

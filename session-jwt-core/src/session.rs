@@ -27,6 +27,28 @@ pub const EXPIRY: &str = "_session_expiry";
 /// Item holding the user's token claims, computed at login.
 pub const JWT_CLAIMS: &str = "_jwt_claims";
 
+/// Whether `name` is a session item this library writes itself
+/// (`_auth_user_*`, `_session_*`, `_jwt_*`, as Django's `_auth_user_id` and
+/// `_session_expiry`): [`Session::insert`] refuses them.
+#[must_use]
+pub fn is_reserved(name: &str) -> bool {
+    ["_auth_user_", "_session_", "_jwt_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// Why a session item could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The name is one the library writes itself ([`is_reserved`]).
+    #[error("session item {0:?} is reserved for session-jwt")]
+    Reserved(String),
+    /// The value does not serialize to JSON.
+    #[error("session item does not serialize to JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 const KEY_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const KEY_LEN: usize = 32;
 
@@ -209,19 +231,32 @@ impl Session {
         s.items.get(name).cloned()
     }
 
-    /// Stores an item.
+    /// Stores an item. Names the library writes itself ([`is_reserved`]:
+    /// the logged-in user, its auth hash, the token's claims, the expiry) are
+    /// refused: through them a visitor-chosen item name could put claims of
+    /// its choosing into a token signed with the app's key.
     pub fn insert<T: Serialize>(
         &self,
         name: impl Into<String>,
         value: T,
-    ) -> Result<(), serde_json::Error> {
+    ) -> Result<(), SessionError> {
         let value = serde_json::to_value(value)?;
-        self.insert_value(name, value);
+        self.insert_value(name, value)
+    }
+
+    /// Stores an item given as JSON; reserved names are refused, as by
+    /// [`Session::insert`].
+    pub fn insert_value(&self, name: impl Into<String>, value: Value) -> Result<(), SessionError> {
+        let name = name.into();
+        if is_reserved(&name) {
+            return Err(SessionError::Reserved(name));
+        }
+        self.set_internal(name, value);
         Ok(())
     }
 
-    /// Stores an item given as JSON.
-    pub fn insert_value(&self, name: impl Into<String>, value: Value) {
+    /// Stores an item without the reserved-name check: the library's own.
+    pub(crate) fn set_internal(&self, name: impl Into<String>, value: Value) {
         let mut s = self.lock();
         s.accessed = true;
         s.modified = true;
@@ -300,7 +335,7 @@ impl Session {
     /// default.
     pub fn set_expiry(&self, expiry: Option<Expiry>) {
         match expiry {
-            Some(e) => self.insert_value(EXPIRY, e.to_value()),
+            Some(e) => self.set_internal(EXPIRY, e.to_value()),
             None => {
                 self.remove(EXPIRY);
             }
@@ -353,6 +388,14 @@ mod tests {
         assert!(SessionKey::parse("has space inside").is_none());
         assert!(SessionKey::parse("colon:in:redis:key").is_none());
         assert!(SessionKey::parse(&"a".repeat(129)).is_none());
+    }
+
+    #[test]
+    fn an_absurd_stored_expiry_is_ignored() {
+        // Store data is outside input too.
+        assert_eq!(Expiry::from_value(&serde_json::json!(i64::MAX)), None);
+        assert_eq!(Expiry::from_value(&serde_json::json!(-5)), None);
+        assert_eq!(Expiry::from_value(&serde_json::json!("not a date")), None);
     }
 
     #[test]

@@ -756,11 +756,43 @@ async fn huge_expiry_overrides_are_clamped_not_a_panic() {
         .await;
         assert!(c.is_some());
     }
-    // A record whose stored expiry override is absurd (store data is outside
-    // input too) falls back to the default.
-    let s = e.new_session();
-    s.insert_value("_session_expiry", json!(i64::MAX));
-    assert_eq!(s.expiry(), None);
+}
+
+#[tokio::test]
+async fn reserved_items_cannot_be_written_so_token_claims_cannot_be_forged() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, c) = request(&e, &store, None, NOW, |s| s.login(&jane()).unwrap()).await;
+    let c = pair(&c.unwrap());
+    let (s, c2) = request(&e, &store, Some(&c), NOW, |s| {
+        // An app storing visitor-chosen names, as the reference app's /set.
+        for name in [
+            "_jwt_claims",
+            "_auth_user_id",
+            "_auth_user_hash",
+            "_session_expiry",
+        ] {
+            let err = s.insert(name, json!({"u": "john", "id": 1})).unwrap_err();
+            assert!(
+                matches!(err, session_jwt_core::SessionError::Reserved(_)),
+                "{name}: {err}"
+            );
+        }
+        s.insert("_other", "fine").unwrap();
+        s.insert("cart", "fine").unwrap();
+    })
+    .await;
+    assert_eq!(s.user_id().as_deref(), Some("2"));
+    let claims = e
+        .codec()
+        .verify(&pair(&c2.unwrap())["sessionid=".len()..], NOW)
+        .unwrap();
+    assert_eq!(
+        claims.get("u"),
+        Some(&json!("jane")),
+        "the token still says jane"
+    );
+    assert!(session_jwt_core::session::is_reserved("_jwt_claims"));
+    assert!(!session_jwt_core::session::is_reserved("_other"));
 }
 
 #[tokio::test]

@@ -208,10 +208,10 @@ fn logout(session: Session) -> &'static str {
 #[handler]
 fn set(session: Session, form: Option<Form<Vec<(String, String)>>>) -> &'static str {
     for (name, value) in form.map(|f| f.0).unwrap_or_default() {
-        // `_`-prefixed items are the library's (the user id, the auth hash,
-        // the token claims): a visitor must not write them.
-        if !name.starts_with('_') {
-            session.insert_value(name, Value::String(value));
+        // The library refuses the names it keeps for itself (the user, the
+        // token's claims): a visitor cannot write them.
+        if let Err(e) = session.insert_value(name, Value::String(value)) {
+            tracing::debug!(error = %e, "/set: item refused");
         }
     }
     "OK"
