@@ -253,7 +253,7 @@ enum Verifier {
 /// HMAC with RustCrypto's `hmac`: josekit's HMAC goes through an OpenSSL EVP
 /// context made on every call (about 10 µs) and compares signatures with
 /// `!=`; `Mac::verify_slice` compares in constant time.
-fn hmac_tag(alg: Algorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_tag(alg: Algorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
     use hmac::{Hmac, Mac};
     macro_rules! tag {
         ($digest:ty) => {{
@@ -658,12 +658,8 @@ impl Key {
             Material::Public(_) => return None,
         };
         let material = Zeroizing::new(material);
-        let key = openssl::pkey::PKey::hmac(&material).ok()?;
-        let mut signer =
-            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).ok()?;
-        signer.update(b"session-jwt.derive\0").ok()?;
-        signer.update(context.as_bytes()).ok()?;
-        signer.sign_to_vec().ok().map(Secret::new)
+        let message = [b"session-jwt.derive\0".as_slice(), context.as_bytes()].concat();
+        Some(Secret::new(hmac_tag(Algorithm::HS256, &material, &message)))
     }
 
     /// The private key as a JWK, for export by tools; `None` for a public key.
