@@ -47,7 +47,7 @@ pub(crate) fn load_key_with(
                 "--key {spec}: not a PEM or JWK key; for a secret stored in a file, use --key @{spec}"
             )));
         }
-    } else if looks_like_path(spec) {
+    } else if session_jwt_core::key::looks_like_path(spec) {
         return Err(CliError::usage(format!(
             "--key {spec}: no such file (give a secret as text, @FILE for a secret in a file, or a PEM path)"
         )));
@@ -164,15 +164,6 @@ fn reason(e: &session_jwt_core::ConfigError) -> String {
 
 fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.trim_ascii_start().starts_with(b"-----BEGIN ")
-}
-
-fn looks_like_path(spec: &str) -> bool {
-    spec.starts_with('/')
-        || spec.starts_with("./")
-        || spec.starts_with("../")
-        || [".pem", ".key", ".json", ".jwk", ".jwks", ".secret", ".pub"]
-            .iter()
-            .any(|ext| spec.ends_with(ext))
 }
 
 fn strip_newline(mut bytes: Vec<u8>) -> Vec<u8> {

@@ -147,7 +147,7 @@ fn jsonwebtoken_peer(c: &mut Criterion) {
     group.finish();
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct User {
     id: u64,
     username: String,
@@ -179,11 +179,21 @@ fn engine() -> SessionJwt {
         .expect("an engine")
 }
 
+/// The user table of the benchmark: one user, as an app's cache would hold.
+struct OneUser(User);
+
+#[async_trait::async_trait]
+impl session_jwt_core::UserLoader for OneUser {
+    type User = User;
+    async fn load_user(&self, id: &str) -> Result<Option<User>, session_jwt_core::StoreError> {
+        Ok((id == self.0.id.to_string()).then(|| self.0.clone()))
+    }
+}
+
 fn engine_steps(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let engine = engine();
     let store = MemoryStore::new();
     let user = User {
         id: 1,
@@ -191,6 +201,7 @@ fn engine_steps(c: &mut Criterion) {
         email: "john@domain.com".into(),
         profile: json!({"team": "core"}),
     };
+    let engine = engine().with_user_loader(OneUser(user.clone()));
     // A logged-in session with a few items, as after the reference app's
     // login and /set.
     let cookie = rt.block_on(async {

@@ -33,7 +33,7 @@ use serde_json::Value;
 use session_jwt_core::auth::UserLoader;
 use session_jwt_core::time::OffsetDateTime;
 use session_jwt_core::{
-    AuthUser, MemoryStore, SaveMode, Session, SessionJwt, SessionStore, auth, env,
+    AuthUser, CookieAction, MemoryStore, SaveMode, Session, SessionJwt, SessionStore, auth, env,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -68,21 +68,23 @@ impl AuthUser for User {
     }
 }
 
-/// The user table: one demo user.
-struct Users(Vec<User>);
+/// The user table: one demo user. Shared by the login route and the
+/// engine's user loader.
+#[derive(Clone)]
+struct Users(Arc<Vec<User>>);
 
 impl Users {
     /// `auth_secret` keys the session auth hashes (Django's `SECRET_KEY`).
     fn demo(auth_secret: &[u8]) -> Self {
         let password = "password";
-        Self(vec![User {
+        Self(Arc::new(vec![User {
             id: 1,
             username: "john",
             email: "john@domain.com",
             password,
             // A real app derives this from the stored password *hash*.
             auth_hash: auth::session_auth_hash(auth_secret, password),
-        }])
+        }]))
     }
 
     fn check_password(&self, username: &str, password: &str) -> Option<&User> {
@@ -96,8 +98,8 @@ impl Users {
 impl UserLoader for Users {
     type User = User;
 
-    async fn load_user(&self, id: &str) -> Option<User> {
-        self.0.iter().find(|u| u.id() == id).cloned()
+    async fn load_user(&self, id: &str) -> Result<Option<User>, session_jwt_core::StoreError> {
+        Ok(self.0.iter().find(|u| u.id() == id).cloned())
     }
 }
 
@@ -173,9 +175,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth_secret = engine
         .auth_secret()
         .ok_or("the configuration has no signing key")?;
+    // The engine loads and checks the logged-in user of every session it
+    // loads (a password change elsewhere logs the session out).
+    let users = Users::demo(auth_secret.expose());
     let app = Arc::new(App {
-        users: Users::demo(auth_secret.expose()),
-        engine,
+        engine: engine.with_user_loader(users.clone()),
+        users,
         store: MemoryStore::new(),
     });
 
@@ -328,6 +333,14 @@ async fn handle(app: &App, request: Request) -> HttpResponse {
     // is gone (logged out, expired, deleted) gives an empty, anonymous session.
     let session = app.engine.open(incoming, record, now);
 
+    // The I/O the core asks for next: the session's logged-in user, loaded
+    // through the registered UserLoader and checked against the auth hash
+    // stored at login. A user who is gone or changed password elsewhere
+    // logs the session out here, before the handler or any token sees it.
+    if let Err(e) = app.engine.check_user(&session).await {
+        return HttpResponse::unavailable(&e);
+    }
+
     let response = route(app, &request, &session).await;
 
     // Step 3 (pure): what to save, what to delete, what cookie to send. Then
@@ -344,15 +357,23 @@ async fn handle(app: &App, request: Request) -> HttpResponse {
         };
         let mut set_cookie = outcome.cookie.header_value();
         if let Some(save) = &outcome.save {
-            match app
-                .store
-                .save(&save.key, &save.record, save.mode, now)
-                .await
-            {
+            let written = match &save.replaces {
+                // After cycle_key (login): the new record appears only if the
+                // old one still exists, and the old one goes in the same step.
+                Some(old) => app.store.cycle(old, &save.key, &save.record, now).await,
+                None => {
+                    app.store
+                        .save(&save.key, &save.record, save.mode, now)
+                        .await
+                }
+            };
+            match written {
                 Ok(true) => {}
                 // The record was deleted meanwhile (a logout in another tab):
                 // do not resurrect it, and do not hand out a token for it.
-                Ok(false) if save.mode == SaveMode::Update => set_cookie = None,
+                Ok(false) if save.mode == SaveMode::Update || save.replaces.is_some() => {
+                    set_cookie = None
+                }
                 // A fresh key that already exists (about 2^-165): never
                 // overwrite another session; finish again with another key.
                 Ok(false) if attempts < 2 => {
@@ -373,6 +394,8 @@ async fn handle(app: &App, request: Request) -> HttpResponse {
     }
 
     let mut http = HttpResponse::from(response);
+    // A new token is private to this visitor: no shared cache may keep it.
+    http.cache_private = set_cookie.is_some() && matches!(outcome.cookie, CookieAction::Set(_));
     http.set_cookie = set_cookie;
     http.vary_cookie = outcome.vary_cookie;
     http
@@ -415,15 +438,18 @@ async fn route(app: &App, request: &Request, session: &Session) -> Response {
         }
         ("GET", "/get") => Response::json(&Value::Object(session.public_items())),
         ("GET", "/me") => {
-            // Load the user by the stored id, then check the auth hash stored
-            // at login (a password change elsewhere logs this session out).
-            match app.users.current_user(session).await {
-                Some(user) => Response::json(&serde_json::json!({
+            // The user the engine loaded and checked for this request.
+            match session.user::<User>() {
+                Err(e) => {
+                    eprintln!("no user loader: {e}");
+                    Response::text(500, "Internal Server Error")
+                }
+                Ok(Some(user)) => Response::json(&serde_json::json!({
                     "id": user.id,
                     "username": user.username,
                     "email": user.email,
                 })),
-                None => Response::redirect(auth::login_redirect("/login", "/me")),
+                Ok(None) => Response::redirect(auth::login_redirect("/login", "/me")),
             }
         }
         ("POST", "/logout") => {
@@ -444,6 +470,7 @@ struct HttpResponse {
     response: Response,
     set_cookie: Option<String>,
     vary_cookie: bool,
+    cache_private: bool,
 }
 
 impl From<Response> for HttpResponse {
@@ -452,6 +479,7 @@ impl From<Response> for HttpResponse {
             response,
             set_cookie: None,
             vary_cookie: false,
+            cache_private: false,
         }
     }
 }
@@ -483,6 +511,9 @@ impl HttpResponse {
         }
         if self.vary_cookie {
             head.push_str("Vary: Cookie\r\n");
+        }
+        if self.cache_private {
+            head.push_str("Cache-Control: private\r\n");
         }
         head.push_str("\r\n");
         let mut bytes = head.into_bytes();

@@ -8,12 +8,16 @@
 //! every other session of the user, while [`Session::update_auth_hash`] keeps
 //! the current one.
 
+use std::any::{TypeId, type_name};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::session::{JWT_CLAIMS, Session, SessionError, USER_HASH, USER_ID};
+use crate::error::StoreError;
+use crate::session::{ErasedUser, Session, SessionError, USER_HASH, USER_ID, UserState};
 
 /// A user that can log in.
 pub trait AuthUser: Serialize {
@@ -26,11 +30,16 @@ pub trait AuthUser: Serialize {
     fn session_auth_hash(&self) -> String;
 }
 
-/// Loads the app's users by id, so that every adapter resolves the current
-/// user the same way (Django's `get_user`). Implement it once; register it
-/// with the adapter.
+/// Loads the app's users by id (Django's `get_user`). Implement it once and
+/// register it with the engine ([`SessionJwt::with_user_loader`]): the
+/// engine then checks the logged-in user of every session it loads, so no
+/// adapter and no route can forget to. A user who is gone, or whose
+/// [`AuthUser::session_auth_hash`] no longer matches the one stored at login
+/// (a password change elsewhere), logs the session out: its record is
+/// deleted, the cookie removed, and no token is issued for it again.
 ///
 /// ```
+/// use session_jwt_core::StoreError;
 /// use session_jwt_core::auth::{AuthUser, UserLoader};
 ///
 /// #[derive(Clone, serde::Serialize)]
@@ -46,29 +55,42 @@ pub trait AuthUser: Serialize {
 /// #[async_trait::async_trait]
 /// impl UserLoader for Users {
 ///     type User = User;
-///     async fn load_user(&self, id: &str) -> Option<User> {
-///         (id == "1").then(|| User { id: 1, name: "john".into(), auth_hash: "h".into() })
+///     async fn load_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+///         Ok((id == "1").then(|| User { id: 1, name: "john".into(), auth_hash: "h".into() }))
 ///     }
 /// }
 /// ```
+///
+/// [`SessionJwt::with_user_loader`]: crate::SessionJwt::with_user_loader
 #[async_trait]
 pub trait UserLoader: Send + Sync + 'static {
     /// The app's user type.
-    type User: AuthUser + Send + Sync + 'static;
+    type User: AuthUser + Clone + Send + Sync + 'static;
 
     /// The user with this id (as stored at login: [`AuthUser::id`]), or
-    /// `None` if there is none (any more).
-    async fn load_user(&self, id: &str) -> Option<Self::User>;
+    /// `None` if there is none (any more). An error (the user database is
+    /// down) is answered with 503 and logs nobody out.
+    async fn load_user(&self, id: &str) -> Result<Option<Self::User>, StoreError>;
+}
 
-    /// The session's logged-in user: its user id, loaded, then checked with
-    /// [`Session::authenticate`] (which logs the session out when the user's
-    /// auth hash changed). `None` for an anonymous visitor.
-    async fn current_user(&self, session: &Session) -> Option<Self::User> {
-        let user = match session.user_id() {
-            Some(id) => self.load_user(&id).await,
-            None => None,
-        };
-        session.authenticate(user)
+/// [`UserLoader`] with the user type erased, as the engine keeps it.
+#[async_trait]
+pub(crate) trait DynUserLoader: Send + Sync + 'static {
+    async fn load(&self, id: &str) -> Result<Option<Arc<dyn ErasedUser>>, StoreError>;
+    fn user_type(&self) -> (TypeId, &'static str);
+}
+
+#[async_trait]
+impl<L: UserLoader> DynUserLoader for L {
+    async fn load(&self, id: &str) -> Result<Option<Arc<dyn ErasedUser>>, StoreError> {
+        Ok(self
+            .load_user(id)
+            .await?
+            .map(|u| Arc::new(u) as Arc<dyn ErasedUser>))
+    }
+
+    fn user_type(&self) -> (TypeId, &'static str) {
+        (TypeId::of::<L::User>(), type_name::<L::User>())
     }
 }
 
@@ -88,10 +110,17 @@ pub fn session_auth_hash(secret: &[u8], password_hash: &str) -> String {
 impl Session {
     /// Logs `user` in (Django's `login`): a session that belonged to another
     /// user is flushed first; otherwise its items are kept under a new key
-    /// (against session fixation). Stores the user's id and auth hash, and the
-    /// user's token fields and provider claims for the next tokens.
-    pub fn login<U: AuthUser>(&self, user: &U) -> Result<(), SessionError> {
-        let value = serde_json::to_value(user)?;
+    /// (against session fixation). Stores the user's id and auth hash; the
+    /// token's user fields are taken from the user each time a token is
+    /// issued.
+    ///
+    /// Errors when the engine has no [`UserLoader`] (without one, later
+    /// requests could not check the user), or when `U` is not its `User`.
+    pub fn login<U: AuthUser + Clone + Send + Sync + 'static>(
+        &self,
+        user: &U,
+    ) -> Result<(), SessionError> {
+        self.check_user_type::<U>()?;
         let same_user = self
             .get::<String>(USER_ID)
             .is_some_and(|id| id == user.id())
@@ -103,7 +132,7 @@ impl Session {
         }
         self.set_internal(USER_ID, user.id().into());
         self.set_internal(USER_HASH, user.session_auth_hash().into());
-        self.set_token_claims(Some(&value));
+        self.lock().user = UserState::Checked(Arc::new(user.clone()));
         Ok(())
     }
 
@@ -113,47 +142,81 @@ impl Session {
         self.flush();
     }
 
-    /// The logged-in user's id, if any. Load the user with it, then pass the
-    /// result to [`Session::authenticate`].
+    /// The logged-in user's id, if any.
     #[must_use]
     pub fn user_id(&self) -> Option<String> {
         self.get(USER_ID)
     }
 
-    /// Checks the loaded user against the session (Django's `get_user`):
-    /// returns the user when its auth hash matches the one stored at login
-    /// (compared in constant time); when it does not (the password changed),
-    /// the session is flushed and `None` returned. A user that no longer
-    /// exists (`None`) is anonymous.
-    pub fn authenticate<U: AuthUser>(&self, user: Option<U>) -> Option<U> {
-        let user = user?;
-        let id = self.user_id()?;
-        if id == user.id() && self.hash_matches(&user.session_auth_hash()) {
-            Some(user)
-        } else {
-            self.flush();
-            None
+    /// Checks the loaded user against the session (Django's `get_user`), for
+    /// custom drivers (the engine's `load` and `lazy` do it already): returns
+    /// the user when its id and auth hash match those stored at login (the
+    /// hash compared in constant time); otherwise (the password changed, the
+    /// user is gone: `None`) the session is flushed and `None` returned.
+    pub fn authenticate<U: AuthUser + Clone + Send + Sync + 'static>(
+        &self,
+        user: Option<U>,
+    ) -> Option<U> {
+        let erased = user.clone().map(|u| Arc::new(u) as Arc<dyn ErasedUser>);
+        self.check_erased(erased).then_some(user).flatten()
+    }
+
+    /// [`Session::authenticate`] for the engine's erased user: whether the
+    /// session is (still) logged in as `user`.
+    pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
+        // Read without marking the session accessed: the check is the
+        // library's, not the handler's.
+        let matches = match &user {
+            Some(u) => {
+                let s = self.lock();
+                let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
+                stored(USER_ID) == u.id()
+                    && bool::from(stored(USER_HASH).as_bytes().ct_eq(u.auth_hash().as_bytes()))
+            }
+            None => false,
+        };
+        match user {
+            Some(u) if matches => {
+                self.lock().user = UserState::Checked(u);
+                true
+            }
+            _ => {
+                self.flush();
+                false
+            }
         }
     }
 
     /// After a password change, keeps this session logged in (Django's
     /// `update_session_auth_hash`): stores the new hash under a new key. Every
     /// other session of the user is logged out at its next request.
-    pub fn update_auth_hash<U: AuthUser>(&self, user: &U) -> Result<(), SessionError> {
-        let value = serde_json::to_value(user)?;
+    pub fn update_auth_hash<U: AuthUser + Clone + Send + Sync + 'static>(
+        &self,
+        user: &U,
+    ) -> Result<(), SessionError> {
+        self.check_user_type::<U>()?;
         self.cycle_key();
         self.set_internal(USER_HASH, user.session_auth_hash().into());
-        self.set_token_claims(Some(&value));
+        self.lock().user = UserState::Checked(Arc::new(user.clone()));
         Ok(())
     }
 
-    /// Recomputes the token's user fields and provider claims (after the
-    /// user's fields changed, for example). `None`: anonymous claims.
-    pub fn set_token_claims(&self, user: Option<&Value>) {
-        let fields = self.shared.codec.fields();
-        let mut claims = user.map(|u| fields.extract(u)).unwrap_or_default();
-        claims.extend(self.shared.provider.claims(fields, user));
-        self.set_internal(JWT_CLAIMS, Value::Object(claims));
+    /// That the engine has a user loader, for users of type `U`.
+    pub(crate) fn check_user_type<U: 'static>(&self) -> Result<(), SessionError> {
+        let (id, registered) = self
+            .shared
+            .users
+            .as_ref()
+            .ok_or(SessionError::NoUserLoader)?
+            .user_type();
+        if id == TypeId::of::<U>() {
+            Ok(())
+        } else {
+            Err(SessionError::UserType {
+                asked: type_name::<U>(),
+                registered,
+            })
+        }
     }
 
     fn hash_matches(&self, hash: &str) -> bool {

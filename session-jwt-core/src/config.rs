@@ -45,6 +45,12 @@ pub struct CookieSettings {
     pub expire_at_browser_close: bool,
     /// `SESSION_SAVE_EVERY_REQUEST`: off.
     pub save_every_request: bool,
+    /// A response that sets a new session token gets `Cache-Control:
+    /// private`, unless the handler set a `Cache-Control` of its own, so that
+    /// no shared cache stores one user's cookie for another (Django's
+    /// `patch_vary_headers` and cache middleware rules). On; turn it off only
+    /// behind caches that never store responses with `Set-Cookie`.
+    pub cache_private: bool,
 }
 
 impl Default for CookieSettings {
@@ -59,7 +65,49 @@ impl Default for CookieSettings {
             same_site: SameSite::Lax,
             expire_at_browser_close: false,
             save_every_request: false,
+            cache_private: true,
         }
+    }
+}
+
+/// Limits on what one visitor can make the server store or compute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// The largest session, as the JSON of its items, in bytes: 65536. A
+    /// save over it is refused with a logged error, and the stored session
+    /// stays as it was.
+    pub max_record_size: usize,
+    /// How many cookies of the session cookie's name a request may carry:
+    /// 3. A request with more is anonymous, and none of them is verified;
+    /// no request costs more signature checks than this.
+    pub max_session_cookies: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_record_size: 64 * 1024,
+            max_session_cookies: 3,
+        }
+    }
+}
+
+impl LimitSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.max_record_size < 1024 {
+            return Err(ConfigError::invalid(
+                "limits.max_record_size",
+                "must be at least 1024 bytes",
+            ));
+        }
+        if !(1..=16).contains(&self.max_session_cookies) {
+            return Err(ConfigError::invalid(
+                "limits.max_session_cookies",
+                "must be from 1 to 16",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -237,6 +285,8 @@ pub struct Settings {
     pub fields: Vec<Field>,
     /// The claim carrying the session key: `sk`.
     pub session_field: String,
+    /// Limits per session and per request.
+    pub limits: LimitSettings,
 }
 
 impl Default for Settings {
@@ -247,6 +297,7 @@ impl Default for Settings {
             key: KeySettings::default(),
             fields: Vec::new(),
             session_field: "sk".into(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -336,6 +387,26 @@ impl Builder {
         self
     }
 
+    /// `Cache-Control: private` on responses that set a new token (on by
+    /// default; see [`CookieSettings::cache_private`]).
+    pub fn with_cache_private(mut self, on: bool) -> Self {
+        self.settings.cookie.cache_private = on;
+        self
+    }
+
+    /// The largest session, as the JSON of its items (64 KiB by default).
+    pub fn with_max_record_size(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_record_size = bytes;
+        self
+    }
+
+    /// How many session cookies a request may carry before it is treated as
+    /// anonymous without verifying any (3 by default).
+    pub fn with_max_session_cookies(mut self, n: usize) -> Self {
+        self.settings.limits.max_session_cookies = n;
+        self
+    }
+
     /// The token lifetime in seconds; `0` leaves `exp` out.
     pub fn with_token_lifetime(mut self, seconds: u64) -> Self {
         self.settings.jwt.expires = seconds;
@@ -414,8 +485,10 @@ impl Builder {
             key,
             fields,
             session_field,
+            limits,
         } = self.settings;
         cookie.check()?;
+        limits.check()?;
         let keys = match self.keys {
             Some(k) => k,
             None => key.key_ring()?,
@@ -425,6 +498,7 @@ impl Builder {
         Ok(SessionJwt::new(
             codec,
             cookie,
+            limits,
             self.provider.unwrap_or(Provider(None)),
             self.auth_secret,
         ))

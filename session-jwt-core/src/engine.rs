@@ -17,17 +17,15 @@ use cookie::Cookie;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{Builder, CookieSettings, SameSite};
+use crate::auth::{DynUserLoader, UserLoader};
+use crate::config::{Builder, CookieSettings, LimitSettings, SameSite};
 use crate::error::{StoreError, TokenError};
 use crate::fields::Provider;
-use crate::session::{EXPIRY, Expiry, JWT_CLAIMS, Session, SessionKey, State};
+use crate::session::{
+    EXPIRY, Expiry, Session, SessionError, SessionKey, State, USER_ID, UserState,
+};
 use crate::store::{Record, SaveMode, SessionStore};
 use crate::token::{TokenCodec, VerifiedClaims};
-
-/// At most this many cookies of the session cookie's name are verified; a
-/// request with more is treated as anonymous (it is an attack, and each check
-/// costs a signature verification).
-pub const MAX_SESSION_COOKIES: usize = 8;
 
 /// The values of every cookie named `name` in `Cookie` header values, in
 /// order (surrounding quotes removed). Header values that are not UTF-8 are
@@ -53,36 +51,53 @@ pub struct SessionJwt {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) codec: TokenCodec,
     pub(crate) cookie: CookieSettings,
+    pub(crate) limits: LimitSettings,
     pub(crate) provider: Provider,
     /// The secret for session auth hashes, when configured apart from the
     /// signing key.
     pub(crate) auth_secret: Option<crate::key::Secret>,
+    /// The app's users ([`SessionJwt::with_user_loader`]).
+    pub(crate) users: Option<Arc<dyn DynUserLoader>>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("codec", &self.codec)
+            .field("cookie", &self.cookie)
+            .field("limits", &self.limits)
+            .field("provider", &self.provider)
+            .field("auth_secret", &self.auth_secret)
+            .field("users", &self.users.as_ref().map(|u| u.user_type().1))
+            .finish()
+    }
 }
 
 /// What the request's cookies said: at most one verified token.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Incoming {
-    token: Option<VerifiedClaims>,
+    token: Option<Arc<VerifiedClaims>>,
     cookie_present: bool,
+    signature_checks: usize,
 }
 
 impl Incoming {
     /// The session key to load from the store, if a cookie verified.
     #[must_use]
     pub fn session_key(&self) -> Option<&SessionKey> {
-        self.token.as_ref().map(VerifiedClaims::session_key)
+        self.token.as_deref().map(VerifiedClaims::session_key)
     }
 
     /// The verified claims, if a cookie verified (not yet checked against the
     /// store).
     #[must_use]
     pub fn claims(&self) -> Option<&VerifiedClaims> {
-        self.token.as_ref()
+        self.token.as_deref()
     }
 
     /// Whether the request carried a cookie of the session cookie's name, valid
@@ -90,6 +105,14 @@ impl Incoming {
     #[must_use]
     pub fn cookie_present(&self) -> bool {
         self.cookie_present
+    }
+
+    /// How many signatures were checked to read the cookies: at most the
+    /// configured cap on session cookies, and none when a request carries
+    /// more cookies than that.
+    #[must_use]
+    pub fn signature_checks(&self) -> usize {
+        self.signature_checks
     }
 }
 
@@ -108,30 +131,29 @@ pub struct LazySession {
 }
 
 impl LazySession {
-    /// The session: loaded from `store` on the first call, the same handle
-    /// after. A store failure is an error, never an anonymous session (try
-    /// again on a later call).
+    /// The session: loaded from `store` on the first call (and its user
+    /// loaded and checked through the engine's [`UserLoader`]), the same
+    /// handle after. A store failure is an error, never an anonymous session
+    /// (try again on a later call).
     pub async fn get<S: SessionStore + ?Sized>(&self, store: &S) -> Result<Session, StoreError> {
         if let Some(session) = self.loaded() {
             return Ok(session);
         }
-        let record = match self.incoming.session_key() {
-            Some(key) => match store.load(key, self.now).await {
-                Ok(record) => record,
-                Err(e) => {
-                    self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
-                    return Err(e);
-                }
-            },
-            None => None,
+        let session = match self
+            .engine
+            .load_incoming(store, &self.incoming, self.now)
+            .await
+        {
+            Ok(session) => session,
+            Err(e) => {
+                self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                return Err(e);
+            }
         };
         self.failed
             .store(false, std::sync::atomic::Ordering::SeqCst);
         let mut slot = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        let session = slot
-            .get_or_insert_with(|| self.engine.open(self.incoming.clone(), record, self.now))
-            .clone();
-        Ok(session)
+        Ok(slot.get_or_insert(session).clone())
     }
 
     /// The session, if a handler asked for it.
@@ -179,6 +201,7 @@ impl LazySession {
             None => Ok(ResponseHeaders {
                 set_cookie: None,
                 vary_cookie: false,
+                cache_private: false,
             }),
         }
     }
@@ -234,9 +257,13 @@ pub struct Save {
     /// Under this key.
     pub key: SessionKey,
     /// This record (its `expires` is the time-to-live).
-    pub record: Record,
+    pub record: Arc<Record>,
     /// Create (new key) or update (existing key).
     pub mode: SaveMode,
+    /// For a new key after `cycle_key`: the key it replaces. Write it with
+    /// [`SessionStore::cycle`], which creates the new record only if this
+    /// one still exists and deletes it in the same step.
+    pub replaces: Option<SessionKey>,
 }
 
 /// Everything the adapter must do after the handler, in order: save, delete,
@@ -259,10 +286,29 @@ pub struct Outcome {
 #[derive(Clone, PartialEq, Eq)]
 #[must_use]
 pub struct ResponseHeaders {
-    /// The `Set-Cookie` header value, if any.
+    /// The `Set-Cookie` header value, if any. Append it: never replace the
+    /// app's own `Set-Cookie` headers.
     pub set_cookie: Option<String>,
     /// Whether to add `Vary: Cookie`.
     pub vary_cookie: bool,
+    /// Whether to add `Cache-Control: private` *unless the response has a
+    /// `Cache-Control` of its own*: set when a new session token is sent (and
+    /// [`CookieSettings::cache_private`] is on), so that no shared cache
+    /// stores one user's cookie for another.
+    pub cache_private: bool,
+}
+
+impl ResponseHeaders {
+    /// The headers to add to a response, in order: `(name, value)` pairs
+    /// for `Set-Cookie` (append), `Vary` (append) and `Cache-Control` (only
+    /// if `has_cache_control` is false, that is, the response has none).
+    pub fn headers(&self, has_cache_control: bool) -> impl Iterator<Item = (&'static str, &str)> {
+        let cookie = self.set_cookie.as_deref().map(|c| ("Set-Cookie", c));
+        let vary = self.vary_cookie.then_some(("Vary", "Cookie"));
+        let cache =
+            (self.cache_private && !has_cache_control).then_some(("Cache-Control", "private"));
+        cookie.into_iter().chain(vary).chain(cache)
+    }
 }
 
 impl fmt::Debug for ResponseHeaders {
@@ -270,6 +316,7 @@ impl fmt::Debug for ResponseHeaders {
         f.debug_struct("ResponseHeaders")
             .field("set_cookie", &self.set_cookie.as_deref().map(redact_cookie))
             .field("vary_cookie", &self.vary_cookie)
+            .field("cache_private", &self.cache_private)
             .finish()
     }
 }
@@ -283,6 +330,7 @@ impl SessionJwt {
     pub(crate) fn new(
         codec: TokenCodec,
         cookie: CookieSettings,
+        limits: LimitSettings,
         provider: Provider,
         auth_secret: Option<crate::key::Secret>,
     ) -> Self {
@@ -290,10 +338,37 @@ impl SessionJwt {
             shared: Arc::new(Shared {
                 codec,
                 cookie,
+                limits,
                 provider,
                 auth_secret,
+                users: None,
             }),
         }
+    }
+
+    /// The engine with the app's users: every session it loads that has a
+    /// logged-in user loads that user through `loader` and checks it
+    /// (Django's `get_user`), before any handler sees the session, and so
+    /// before any token is issued for it. A user who is gone, or whose auth
+    /// hash changed (a password change elsewhere), logs the session out: the
+    /// record is deleted, the response removes the cookie, and
+    /// [`Session::claims`] is `None`. The tokens' user fields are taken from
+    /// the user as loaded then.
+    ///
+    /// Required before [`Session::login`]; call it once at start (it copies
+    /// the configuration).
+    pub fn with_user_loader(self, loader: impl UserLoader) -> Self {
+        let mut shared = (*self.shared).clone();
+        shared.users = Some(Arc::new(loader));
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The limits (record size, session cookies per request).
+    #[must_use]
+    pub fn limits(&self) -> &LimitSettings {
+        &self.shared.limits
     }
 
     /// The token codec (to encode or verify tokens directly).
@@ -346,21 +421,32 @@ impl SessionJwt {
         now: OffsetDateTime,
     ) -> Incoming {
         let name = self.shared.cookie.name.as_str();
-        let mut present = 0usize;
-        let mut chosen: Option<VerifiedClaims> = None;
-        let mut conflict = false;
+        let cap = self.shared.limits.max_session_cookies;
+        // Counted before any cryptography: a request cannot buy more than
+        // `cap` signature checks, and identical values are checked once.
+        let mut values: Vec<&str> = Vec::new();
+        let mut count = 0;
         for value in cookie_values(headers, name) {
-            present += 1;
-            if present > MAX_SESSION_COOKIES {
+            count += 1;
+            if count > cap {
                 tracing::warn!(
                     cookie = name,
-                    "too many session cookies; treated as anonymous"
+                    "more session cookies than the configured cap; treated as anonymous"
                 );
                 return Incoming {
                     token: None,
                     cookie_present: true,
+                    signature_checks: 0,
                 };
             }
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        let present = count > 0;
+        let mut chosen: Option<VerifiedClaims> = None;
+        let mut conflict = false;
+        for value in &values {
             match self.shared.codec.verify(value, now) {
                 Ok(claims) => match &chosen {
                     Some(c) if c.session_key() != claims.session_key() => conflict = true,
@@ -378,8 +464,9 @@ impl SessionJwt {
             chosen = None;
         }
         Incoming {
-            token: chosen,
-            cookie_present: present > 0,
+            token: chosen.map(Arc::new),
+            cookie_present: present,
+            signature_checks: values.len(),
         }
     }
 
@@ -403,28 +490,51 @@ impl SessionJwt {
     /// [`Incoming::session_key`] (`None` if it holds nothing, or if there was
     /// no key to load). A verified token whose record is gone is an anonymous
     /// visitor: deleting the record revokes the cookie at once.
-    pub fn open(&self, incoming: Incoming, record: Option<Record>, now: OffsetDateTime) -> Session {
+    ///
+    /// A record with a logged-in user gives a session whose user is not yet
+    /// checked: load the user and pass it to [`Session::authenticate`] before
+    /// using it (the drivers [`SessionJwt::load`] and [`SessionJwt::lazy`] do
+    /// this with the registered [`UserLoader`]). Until then
+    /// [`Session::claims`] is `None` and [`SessionJwt::finish`] issues no
+    /// token for it.
+    pub fn open(
+        &self,
+        incoming: Incoming,
+        record: Option<Arc<Record>>,
+        now: OffsetDateTime,
+    ) -> Session {
         let record = record.filter(|r| !r.is_expired(now));
         let state = match (incoming.token, record) {
             (Some(token), Some(record)) => State {
                 key: Some(token.session_key().clone()),
-                items: record.items,
+                user: if record.items.contains_key(USER_ID) {
+                    UserState::Unchecked
+                } else {
+                    UserState::Anonymous
+                },
+                record_expires: Some(record.expires),
+                record,
                 modified: false,
                 accessed: false,
                 stale: Vec::new(),
+                cycled_from: None,
                 token: Some(token),
-                record_expires: Some(record.expires),
                 cookie_present: incoming.cookie_present,
             },
             _ => State {
                 key: None,
-                items: Map::new(),
+                record: Arc::new(Record {
+                    items: Map::new(),
+                    expires: OffsetDateTime::UNIX_EPOCH,
+                }),
                 modified: false,
                 accessed: false,
                 stale: Vec::new(),
+                cycled_from: None,
                 token: None,
                 record_expires: None,
                 cookie_present: incoming.cookie_present,
+                user: UserState::Anonymous,
             },
         };
         Session::from_state(state, self.shared.clone())
@@ -436,10 +546,46 @@ impl SessionJwt {
             Incoming {
                 token: None,
                 cookie_present: false,
+                signature_checks: 0,
             },
             None,
             OffsetDateTime::UNIX_EPOCH,
         )
+    }
+
+    /// Checks the session's logged-in user, if it has one not yet checked:
+    /// loads it with the registered [`UserLoader`] and calls
+    /// [`Session::authenticate`]'s check (a user who is gone or whose auth
+    /// hash changed logs the session out). A loader failure is an error
+    /// (answer 503: nobody is logged out because the user database is down).
+    pub async fn check_user(&self, session: &Session) -> Result<(), StoreError> {
+        let id = {
+            let s = session.lock();
+            if !matches!(s.user, UserState::Unchecked) {
+                return Ok(());
+            }
+            s.items()
+                .get(USER_ID)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let Some(id) = id else {
+            // A user id that is not text: not a session this library made.
+            session.flush();
+            return Ok(());
+        };
+        let Some(users) = &self.shared.users else {
+            tracing::error!(
+                "a session has a logged-in user, but no UserLoader is registered \
+                 (SessionJwt::with_user_loader): answering 503 rather than trusting the stored claims"
+            );
+            return Err(StoreError::Other(Box::new(SessionError::NoUserLoader)));
+        };
+        let user = users.load(&id).await?;
+        if !session.check_erased(user) {
+            tracing::info!("session logged out: its user is gone or changed its password");
+        }
+        Ok(())
     }
 
     /// Step 3: what to save, delete and send for `session` after the handler.
@@ -448,8 +594,14 @@ impl SessionJwt {
     ///   cookie the request carried is removed;
     /// - a modified session (or any, with `save_every_request`) is saved
     ///   under its key (a new one if it had none) and the cookie re-issued;
+    ///   a record over [`LimitSettings::max_record_size`] is refused (logged;
+    ///   the stored record stays as it was);
     /// - otherwise the token is re-issued without a store write when it is
     ///   past half of its lifetime or was signed by an older key.
+    ///
+    /// Every token carries the user fields of the session's user as checked
+    /// in this request; a session whose user was not checked gets
+    /// [`TokenError::UserNotChecked`] rather than a token.
     ///
     /// The session is marked saved: calling `finish` again gives nothing new.
     pub fn finish(&self, session: &Session, now: OffsetDateTime) -> Result<Outcome, TokenError> {
@@ -457,11 +609,16 @@ impl SessionJwt {
         let mut s = session.lock();
         let mut delete = std::mem::take(&mut s.stale);
         let vary_cookie = s.accessed || s.modified;
+        let nothing = |delete| Outcome {
+            save: None,
+            delete,
+            cookie: CookieAction::None,
+            vary_cookie,
+        };
 
-        if s.items.is_empty() {
-            if let Some(key) = s.key.take() {
-                delete.push(key);
-            }
+        if s.items().is_empty() {
+            delete.extend(s.key.take());
+            delete.extend(s.cycled_from.take());
             let cookie = if s.cookie_present {
                 s.cookie_present = false;
                 CookieAction::Remove(self.removal_cookie())
@@ -478,42 +635,61 @@ impl SessionJwt {
             });
         }
 
-        let expiry = s.items.get(EXPIRY).and_then(Expiry::from_value);
+        let expiry = s.items().get(EXPIRY).and_then(Expiry::from_value);
         if s.modified || cfg.save_every_request || s.key.is_none() {
-            let (mode, key) = match &s.key {
-                Some(k) => (SaveMode::Update, k.clone()),
-                None => (SaveMode::Create, SessionKey::generate()),
-            };
             let (max_age, expires) = self.lifetime(expiry, now);
             if expires <= now {
                 // Expired already (an expiry set in the past): the session
                 // ends now, as if flushed, rather than being saved dead.
-                delete.extend(s.key.take());
-                s.items.clear();
+                s.flush();
+                delete.append(&mut s.stale);
                 s.modified = false;
-                s.token = None;
-                let cookie = CookieAction::Remove(self.removal_cookie());
                 return Ok(Outcome {
                     save: None,
                     delete,
-                    cookie,
+                    cookie: CookieAction::Remove(self.removal_cookie()),
                     vary_cookie: true,
                 });
             }
-            let record = Record {
-                items: s.items.clone(),
-                expires,
+            let size = json_size(s.items());
+            let limit = self.shared.limits.max_record_size;
+            if size > limit {
+                tracing::error!(
+                    size,
+                    limit,
+                    "session not saved: its items are over limits.max_record_size; \
+                     the stored session is kept as it was"
+                );
+                s.modified = false;
+                return Ok(nothing(delete));
+            }
+            let claims = self.token_claims(&s)?;
+            let (mode, key, replaces) = match &s.key {
+                Some(k) => (SaveMode::Update, k.clone(), None),
+                None => (
+                    SaveMode::Create,
+                    SessionKey::generate(),
+                    s.cycled_from.take(),
+                ),
             };
-            let token =
-                self.shared
-                    .codec
-                    .encode(&key, &self.token_claims(&s.items), now, Some(expires))?;
+            if s.record.expires != expires {
+                Arc::make_mut(&mut s.record).expires = expires;
+            }
+            let token = self
+                .shared
+                .codec
+                .encode(&key, &claims, now, Some(expires))?;
             s.key = Some(key.clone());
             s.modified = false;
             s.record_expires = Some(expires);
             let cookie = CookieAction::Set(self.cookie(token, max_age, now));
             return Ok(Outcome {
-                save: Some(Save { key, record, mode }),
+                save: Some(Save {
+                    key,
+                    record: s.record.clone(),
+                    mode,
+                    replaces,
+                }),
                 delete,
                 cookie,
                 vary_cookie: true,
@@ -522,12 +698,7 @@ impl SessionJwt {
 
         // Unmodified: a sliding refresh of the token, without a store write.
         let (Some(token), Some(key), Some(expires)) = (&s.token, &s.key, s.record_expires) else {
-            return Ok(Outcome {
-                save: None,
-                delete,
-                cookie: CookieAction::None,
-                vary_cookie,
-            });
+            return Ok(nothing(delete));
         };
         let lifetime = self.shared.codec.settings().expires as i64;
         let new_exp = (lifetime > 0).then(|| (now + Duration::seconds(lifetime)).min(expires));
@@ -537,17 +708,10 @@ impl SessionJwt {
         };
         let refresh = (token.past_half_life(now) && extends) || !token.signed_with_current_key();
         if !refresh {
-            return Ok(Outcome {
-                save: None,
-                delete,
-                cookie: CookieAction::None,
-                vary_cookie,
-            });
+            return Ok(nothing(delete));
         }
-        let value =
-            self.shared
-                .codec
-                .encode(key, &self.token_claims(&s.items), now, Some(expires))?;
+        let claims = self.token_claims(&s)?;
+        let value = self.shared.codec.encode(key, &claims, now, Some(expires))?;
         let max_age = match expiry {
             Some(Expiry::OnBrowserClose) => None,
             None if cfg.expire_at_browser_close => None,
@@ -591,16 +755,21 @@ impl SessionJwt {
         }
     }
 
-    /// The claims for the token: the user's (stored at login) or, for an
-    /// anonymous session, the provider's.
-    fn token_claims(&self, items: &Map<String, Value>) -> Map<String, Value> {
-        match items.get(JWT_CLAIMS) {
-            Some(Value::Object(claims)) => claims.clone(),
-            _ => self
-                .shared
-                .provider
-                .claims(self.shared.codec.fields(), None),
-        }
+    /// The claims for a token of this session: the user fields of its user
+    /// as checked in this request, and the provider's claims.
+    fn token_claims(&self, s: &State) -> Result<Map<String, Value>, TokenError> {
+        let fields = self.shared.codec.fields();
+        let user =
+            match &s.user {
+                _ if !s.items().contains_key(USER_ID) => None,
+                UserState::Checked(user) => Some(user.to_json().map_err(|e| {
+                    TokenError::Signing(format!("the user does not serialize: {e}"))
+                })?),
+                _ => return Err(TokenError::UserNotChecked),
+            };
+        let mut claims = user.as_ref().map(|u| fields.extract(u)).unwrap_or_default();
+        claims.extend(self.shared.provider.claims(fields, user.as_ref()));
+        Ok(claims)
     }
 
     fn base_cookie(&self, value: String) -> cookie::CookieBuilder<'static> {
@@ -644,8 +813,9 @@ impl SessionJwt {
             .build()
     }
 
-    /// Steps 1 and 2 against a store: verifies the cookies, loads the record.
-    /// A store failure is an error (answer 503), never an anonymous session.
+    /// Steps 1 and 2 against a store: verifies the cookies, loads the record
+    /// and checks its user ([`SessionJwt::check_user`]). A store failure is
+    /// an error (answer 503), never an anonymous session.
     pub async fn load<'a, S: SessionStore + ?Sized>(
         &self,
         store: &S,
@@ -653,11 +823,22 @@ impl SessionJwt {
         now: OffsetDateTime,
     ) -> Result<Session, StoreError> {
         let incoming = self.read_cookies(headers, now);
+        self.load_incoming(store, &incoming, now).await
+    }
+
+    async fn load_incoming<S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+        incoming: &Incoming,
+        now: OffsetDateTime,
+    ) -> Result<Session, StoreError> {
         let record = match incoming.session_key() {
             Some(key) => store.load(key, now).await?,
             None => None,
         };
-        Ok(self.open(incoming, record, now))
+        let session = self.open(incoming.clone(), record, now);
+        self.check_user(&session).await?;
+        Ok(session)
     }
 
     /// After a store refused to create the record of `outcome` because its new
@@ -670,6 +851,9 @@ impl SessionJwt {
         s.key = None;
         s.modified = true;
         s.stale = outcome.delete;
+        if let Some(save) = outcome.save {
+            s.cycled_from = save.replaces;
+        }
     }
 
     /// Step 3 for a response with HTTP status `status`: as Django's session
@@ -698,6 +882,7 @@ impl SessionJwt {
         Ok(ResponseHeaders {
             set_cookie: None,
             vary_cookie,
+            cache_private: false,
         })
     }
 
@@ -716,28 +901,57 @@ impl SessionJwt {
                 .map_err(|e| StoreError::Other(Box::new(e)))?;
             let mut cookie = outcome.cookie.clone();
             if let Some(save) = &outcome.save {
-                if !store.save(&save.key, &save.record, save.mode, now).await? {
-                    match save.mode {
+                let written = match &save.replaces {
+                    Some(old) => store.cycle(old, &save.key, &save.record, now).await?,
+                    None => store.save(&save.key, &save.record, save.mode, now).await?,
+                };
+                if !written {
+                    match (save.mode, &save.replaces) {
                         // A key collision (about 2^-165): pick another key.
-                        SaveMode::Create => {
+                        (SaveMode::Create, None) => {
                             self.key_taken(session, outcome);
                             continue;
                         }
-                        // Deleted meanwhile (a logout elsewhere): stay deleted.
-                        SaveMode::Update => cookie = CookieAction::None,
+                        // Deleted meanwhile (a logout elsewhere, or one that
+                        // raced this cycle): it stays deleted.
+                        _ => {
+                            tracing::info!("session not saved: it was deleted meanwhile");
+                            cookie = CookieAction::None;
+                        }
                     }
                 }
             }
             for key in &outcome.delete {
                 store.delete(key).await?;
             }
+            let cache_private =
+                matches!(cookie, CookieAction::Set(_)) && self.shared.cookie.cache_private;
             return Ok(ResponseHeaders {
                 set_cookie: cookie.header_value(),
                 vary_cookie: outcome.vary_cookie,
+                cache_private,
             });
         }
         Err(StoreError::Other(
             "could not find a free session key".into(),
         ))
     }
+}
+
+/// The size of `items` as JSON, without building the JSON.
+fn json_size(items: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a JSON map into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, items);
+    count.0
 }

@@ -18,8 +18,9 @@
 //! | `SESSION_SAVE_EVERY_REQUEST` | `1`: save on every request | `0` |
 //!
 //! `SESSION_JWT_KEY` is read as PEM text when it starts with `-----BEGIN`, as
-//! a file when a file of that name exists (or when it ends with `.pem`,
-//! `.key` or `.der`, in which case a missing file is an error), and as secret
+//! a file when a file of that name exists, as an error when it looks like a
+//! path ([`key::looks_like_path`](crate::key::looks_like_path): it contains
+//! `/` or ends with `.pem`, `.key`, ...) but names no file, and as secret
 //! text otherwise. A secret is never echoed in an error.
 
 use std::path::Path;
@@ -142,13 +143,19 @@ pub fn variable_for(err: ConfigError) -> ConfigError {
 }
 
 fn key_from_value(v: &str, public: Option<String>) -> Result<Key, ConfigError> {
-    // Only a value that is a file, or names one by its extension, is a path:
-    // anything else may be a secret, and must never be echoed in an error.
-    let looks_like_path = [".pem", ".key", ".der"].iter().any(|ext| v.ends_with(ext));
+    // A value that names a file, or looks like a path (the shared rule of
+    // `key::looks_like_path`), is a key file: a mistyped path is an error,
+    // never a secret. The value itself is not echoed (it may be a secret).
     let pem = if v.trim_start().starts_with("-----BEGIN") {
         Some(v.as_bytes().to_vec())
-    } else if looks_like_path || Path::new(v).is_file() {
+    } else if Path::new(v).is_file() {
         Some(crate::key::read_file(Path::new(v)).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?)
+    } else if crate::key::looks_like_path(v) {
+        return Err(ConfigError::invalid(
+            "SESSION_JWT_KEY",
+            "looks like a path (it contains / or ends with .pem, .key, ...) but names no file; \
+             give a readable key file, PEM text, or a secret without /",
+        ));
     } else {
         None
     };
@@ -196,15 +203,26 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_that_looks_like_a_path_is_a_secret_and_never_echoed() {
-        // base64 secrets start with '/' one time in 64.
-        let secret = "/q1w2e3r4t5y6u7i8o9p0TOPSECRET+abcdefghij==";
-        let engine = build(&[("SESSION_JWT_KEY", secret)]).unwrap();
+    fn a_value_that_looks_like_a_path_but_names_no_file_is_an_error_never_a_secret() {
+        for value in [
+            "/etc/app/keys/prod-key",
+            "/no/such/file.pem",
+            "/no/such/file",
+            "keys/prod.pem",
+            "prod.key",
+            // A standard-base64 secret with a '/': refused too, not echoed.
+            "q1w2e3r4t5y6u7i8o9p0TOPSECRET/abcdefghij==",
+        ] {
+            let err = build(&[("SESSION_JWT_KEY", value)]).unwrap_err();
+            assert_eq!(err.setting(), "SESSION_JWT_KEY", "{value}: {err}");
+            assert!(err.to_string().contains("names no file"), "{value}: {err}");
+            assert!(!err.to_string().contains("TOPSECRET"), "{err}");
+        }
+        // Secret text without '/' is a secret.
+        let engine =
+            build(&[("SESSION_JWT_KEY", "q1w2e3r4t5y6u7i8o9p0-base64url_secret")]).unwrap();
         assert!(engine.codec().keys().is_hmac());
-        let err = build(&[("SESSION_JWT_KEY", "/etc/keys/missing.pem")]).unwrap_err();
-        assert_eq!(err.setting(), "SESSION_JWT_KEY");
-        let err = build(&[("SESSION_JWT_KEY", "short/TOPSECRET")]).unwrap_err();
-        assert!(!err.to_string().contains("TOPSECRET"), "{err}");
+        assert!(crate::key::looks_like_path("./k") && !crate::key::looks_like_path("abc"));
     }
 
     #[test]

@@ -178,6 +178,12 @@ pub enum TokenError {
     /// The cryptographic library failed while signing.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// A token was to be issued for a logged-in session whose user was not
+    /// loaded and checked in this request (a custom driver that skipped
+    /// [`SessionJwt::check_user`](crate::SessionJwt::check_user)): no token
+    /// is issued on claims that may be stale.
+    #[error("the session's user was not checked in this request; no token issued")]
+    UserNotChecked,
 }
 
 impl TokenError {

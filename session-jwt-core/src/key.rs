@@ -711,9 +711,10 @@ impl Key {
             return Ok(hmac_tag(self.inner.alg, secret.expose(), message));
         }
         let signer = self.inner.signer.as_ref().ok_or(TokenError::NoSigningKey)?;
-        signer
+        let signature = signer
             .sign(message)
-            .map_err(|e| TokenError::Signing(e.to_string()))
+            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        low_s(self.inner.alg, signature)
     }
 
     /// Verifies `signature` over `message`.
@@ -728,6 +729,44 @@ impl Key {
             Verifier::Jose(v) => v.verify(message, signature).is_ok(),
         }
     }
+}
+
+/// An ECDSA signature (`r || s`, JWS's fixed-length form) with `s` in the
+/// lower half of the curve order. `(r, s)` and `(r, n - s)` both verify, so
+/// without this one payload has two valid token strings; signing only the
+/// low-S form at least makes our own tokens canonical. (Verification still
+/// accepts both, as every JWT library does: a token string is not a unique
+/// identifier.)
+fn low_s(alg: Algorithm, mut signature: Vec<u8>) -> Result<Vec<u8>, TokenError> {
+    use openssl::bn::BigNum;
+    let (order, len) = match alg {
+        Algorithm::ES256 => (
+            "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+            32,
+        ),
+        Algorithm::ES384 => (
+            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+            48,
+        ),
+        _ => return Ok(signature),
+    };
+    let fail = |e: openssl::error::ErrorStack| TokenError::Signing(e.to_string());
+    if signature.len() != 2 * len {
+        return Err(TokenError::Signing(
+            "an ECDSA signature of the wrong length".into(),
+        ));
+    }
+    let n = BigNum::from_hex_str(order).map_err(fail)?;
+    let s = BigNum::from_slice(&signature[len..]).map_err(fail)?;
+    let mut half = BigNum::new().map_err(fail)?;
+    half.rshift1(&n).map_err(fail)?;
+    if s > half {
+        let mut low = BigNum::new().map_err(fail)?;
+        low.checked_sub(&n, &s).map_err(fail)?;
+        let bytes = low.to_vec_padded(len as i32).map_err(fail)?;
+        signature[len..].copy_from_slice(&bytes);
+    }
+    Ok(signature)
 }
 
 fn hmac_len(alg: Algorithm) -> usize {
@@ -855,6 +894,24 @@ fn public_pem_to_jwk(pem: &[u8]) -> Result<Jwk, ConfigError> {
         _ => return Err(ConfigError::key(SETTING, "unsupported public key type")),
     }
     Jwk::from_map(map).map_err(|e| ConfigError::key_source(SETTING, "bad public key", e))
+}
+
+/// Whether a key setting's value is meant as a file path rather than secret
+/// text: it contains `/` (or `\\`), or ends with a key file's extension
+/// (`.pem`, `.key`, `.der`, `.json`, `.jwk`, `.jwks`, `.secret`, `.pub`). Such
+/// a value that names no file is an error, never a secret: a mistyped key
+/// path must stop the app at start, not sign with the path's text. One rule
+/// for the environment (`SESSION_JWT_KEY`) and the `session-jwt` tool. A
+/// secret that contains `/` (standard base64) must be given another way:
+/// base64url or hex text, or a file.
+#[must_use]
+pub fn looks_like_path(value: &str) -> bool {
+    value.contains(['/', '\\'])
+        || [
+            ".pem", ".key", ".der", ".json", ".jwk", ".jwks", ".secret", ".pub",
+        ]
+        .iter()
+        .any(|ext| value.ends_with(ext))
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {

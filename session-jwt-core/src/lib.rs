@@ -84,7 +84,8 @@ pub(crate) use engine::Shared;
 pub const MAX_LIFETIME_SECS: u64 = 100 * 365 * 24 * 3600 + 25 * 24 * 3600;
 
 pub use auth::AuthUser;
-pub use config::{Builder, CookieSettings, KeySettings, SameSite, Settings};
+pub use auth::UserLoader;
+pub use config::{Builder, CookieSettings, KeySettings, LimitSettings, SameSite, Settings};
 pub use engine::{CookieAction, Incoming, LazySession, Outcome, ResponseHeaders, Save, SessionJwt};
 pub use error::{ConfigError, StoreError, TokenError};
 pub use fields::{ClaimsProvider, Field, Fields};

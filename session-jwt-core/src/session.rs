@@ -4,6 +4,7 @@
 //! A [`Session`] is a cheap, shared handle (like tower-sessions'): adapters
 //! hand clones to handlers and read the state back after the handler ran.
 
+use std::any::Any;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,8 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroize;
 
 use crate::Shared;
+use crate::auth::AuthUser;
+use crate::store::Record;
 use crate::token::VerifiedClaims;
 
 /// Item holding the logged-in user's id (Django's `_auth_user_id`).
@@ -24,8 +27,6 @@ pub const USER_ID: &str = "_auth_user_id";
 pub const USER_HASH: &str = "_auth_user_hash";
 /// Item holding the per-session expiry override (Django's `_session_expiry`).
 pub const EXPIRY: &str = "_session_expiry";
-/// Item holding the user's token claims, computed at login.
-pub const JWT_CLAIMS: &str = "_jwt_claims";
 
 /// Whether `name` is a session item this library writes itself
 /// (`_auth_user_*`, `_session_*`, `_jwt_*`, as Django's `_auth_user_id` and
@@ -47,6 +48,29 @@ pub enum SessionError {
     /// The value does not serialize to JSON.
     #[error("session item does not serialize to JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A user logged in, or asked for, but the engine has no
+    /// [`UserLoader`](crate::auth::UserLoader): every token issued for a
+    /// user is checked against the user as loaded now, so one is required.
+    #[error(
+        "no UserLoader is registered: call SessionJwt::with_user_loader before logging users in"
+    )]
+    NoUserLoader,
+    /// The user type asked for (or logged in) is not the registered
+    /// [`UserLoader`](crate::auth::UserLoader)'s `User` type.
+    #[error("the user type {asked} is not the registered UserLoader's User type {registered}")]
+    UserType {
+        /// The type the caller used.
+        asked: &'static str,
+        /// The registered loader's `User` type.
+        registered: &'static str,
+    },
+    /// The session has a logged-in user that was not checked in this request
+    /// (the session was opened without the engine's `load` or `lazy`
+    /// drivers, and [`Session::authenticate`] was not called).
+    #[error(
+        "the session's user was not checked in this request: load sessions with SessionJwt::load or SessionJwt::lazy"
+    )]
+    UserNotChecked,
 }
 
 const KEY_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -165,21 +189,104 @@ impl Expiry {
     }
 }
 
+/// A user as the session keeps it: its id, auth hash and token fields, and
+/// the app's own value for typed access ([`Session::user`]).
+pub(crate) trait ErasedUser: Send + Sync + 'static {
+    fn id(&self) -> String;
+    fn auth_hash(&self) -> String;
+    fn to_json(&self) -> Result<Value, serde_json::Error>;
+    fn as_any(&self) -> &dyn Any;
+    fn type_name(&self) -> &'static str;
+}
+
+impl<U: AuthUser + Send + Sync + 'static> ErasedUser for U {
+    fn id(&self) -> String {
+        AuthUser::id(self)
+    }
+    fn auth_hash(&self) -> String {
+        self.session_auth_hash()
+    }
+    fn to_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<U>()
+    }
+}
+
+/// Whether the session's logged-in user was checked in this request.
+#[derive(Clone, Default)]
+pub(crate) enum UserState {
+    /// No user was found logged in when the session was opened (or it was
+    /// logged out since).
+    #[default]
+    Anonymous,
+    /// The record names a user who has not been loaded and checked yet.
+    Unchecked,
+    /// Loaded and checked (or logged in) during this request.
+    Checked(Arc<dyn ErasedUser>),
+}
+
+impl fmt::Debug for UserState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Anonymous => "Anonymous",
+            Self::Unchecked => "Unchecked",
+            Self::Checked(_) => "Checked",
+        })
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct State {
     /// The key of the stored record in use; `None` until a new one is made.
     pub(crate) key: Option<SessionKey>,
-    pub(crate) items: Map<String, Value>,
+    /// The items, shared with the store's copy until the first write.
+    pub(crate) record: Arc<Record>,
     pub(crate) modified: bool,
     pub(crate) accessed: bool,
-    /// Keys whose records must be deleted (after `cycle_key`, `flush`).
+    /// Keys whose records must be deleted (after `flush`).
     pub(crate) stale: Vec<SessionKey>,
+    /// The key this session had before `cycle_key`: the new record replaces
+    /// it only if it still exists ([`SessionStore::cycle`](crate::SessionStore::cycle)).
+    pub(crate) cycled_from: Option<SessionKey>,
     /// The request's verified token, when its session was found.
-    pub(crate) token: Option<VerifiedClaims>,
+    pub(crate) token: Option<Arc<VerifiedClaims>>,
     /// The server-side expiry of the loaded record.
     pub(crate) record_expires: Option<OffsetDateTime>,
     /// Whether the request carried a cookie of the session cookie's name.
     pub(crate) cookie_present: bool,
+    /// The logged-in user, as checked in this request.
+    pub(crate) user: UserState,
+}
+
+impl State {
+    pub(crate) fn items(&self) -> &Map<String, Value> {
+        &self.record.items
+    }
+
+    /// The items, for writing (copied from the store's record on the first
+    /// write).
+    pub(crate) fn items_mut(&mut self) -> &mut Map<String, Value> {
+        &mut Arc::make_mut(&mut self.record).items
+    }
+
+    /// Forgets the session: every item, the token, the user; the old key (and
+    /// one cycled away from) is deleted after the response.
+    pub(crate) fn flush(&mut self) {
+        if !self.record.items.is_empty() {
+            self.items_mut().clear();
+        }
+        self.accessed = true;
+        self.modified = true;
+        self.stale.extend(self.key.take());
+        self.stale.extend(self.cycled_from.take());
+        self.token = None;
+        self.user = UserState::Anonymous;
+    }
 }
 
 /// A session: a shared handle, cheap to clone. Reads mark it accessed;
@@ -196,7 +303,7 @@ impl fmt::Debug for Session {
         let s = self.lock();
         f.debug_struct("Session")
             .field("has_key", &s.key.is_some())
-            .field("items", &s.items.len())
+            .field("items", &s.items().len())
             .field("modified", &s.modified)
             .finish_non_exhaustive()
     }
@@ -228,7 +335,7 @@ impl Session {
     pub fn get_value(&self, name: &str) -> Option<Value> {
         let mut s = self.lock();
         s.accessed = true;
-        s.items.get(name).cloned()
+        s.items().get(name).cloned()
     }
 
     /// Stores an item. Names the library writes itself ([`is_reserved`]:
@@ -260,16 +367,22 @@ impl Session {
         let mut s = self.lock();
         s.accessed = true;
         s.modified = true;
-        s.items.insert(name.into(), value);
+        s.items_mut().insert(name.into(), value);
     }
 
-    /// Removes an item, returning it.
+    /// Removes an item, returning it. Removing the logged-in user's id logs
+    /// the session out.
     pub fn remove(&self, name: &str) -> Option<Value> {
         let mut s = self.lock();
         s.accessed = true;
-        let old = s.items.remove(name);
-        s.modified |= old.is_some();
-        old
+        if !s.items().contains_key(name) {
+            return None;
+        }
+        s.modified = true;
+        if name == USER_ID {
+            s.user = UserState::Anonymous;
+        }
+        s.items_mut().remove(name)
     }
 
     /// All items, internal ones (`_`-prefixed) included.
@@ -277,21 +390,27 @@ impl Session {
     pub fn items(&self) -> Map<String, Value> {
         let mut s = self.lock();
         s.accessed = true;
-        s.items.clone()
+        s.items().clone()
     }
 
     /// The items without internal ones (names starting with `_`).
     #[must_use]
     pub fn public_items(&self) -> Map<String, Value> {
-        let mut items = self.items();
-        items.retain(|k, _| !k.starts_with('_'));
-        items
+        let mut s = self.lock();
+        s.accessed = true;
+        s.items()
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Whether the session holds no item.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.lock().items.is_empty()
+        let mut s = self.lock();
+        s.accessed = true;
+        s.items().is_empty()
     }
 
     /// Whether the session was changed during this request.
@@ -305,29 +424,33 @@ impl Session {
         let mut s = self.lock();
         s.accessed = true;
         s.modified = true;
-        s.items.clear();
+        s.user = UserState::Anonymous;
+        if !s.items().is_empty() {
+            s.items_mut().clear();
+        }
     }
 
     /// Deletes the session and starts an empty one with a new key (Django's
     /// `flush`): the old cookie stops working at once.
     pub fn flush(&self) {
-        let mut s = self.lock();
-        s.items.clear();
-        s.accessed = true;
-        s.modified = true;
-        if let Some(old) = s.key.take() {
-            s.stale.push(old);
-        }
-        s.token = None;
+        self.lock().flush();
     }
 
     /// Keeps the items under a new key and deletes the old record (Django's
-    /// `cycle_key`, against session fixation).
+    /// `cycle_key`, against session fixation). The store moves the record in
+    /// one step ([`SessionStore::cycle`](crate::SessionStore::cycle)), and
+    /// only if the old one still exists: a logout that wins a race with a
+    /// login or a password change stays a logout.
     pub fn cycle_key(&self) {
         let mut s = self.lock();
+        s.accessed = true;
         s.modified = true;
         if let Some(old) = s.key.take() {
-            s.stale.push(old);
+            // Cycled twice in one request: the record to replace is still
+            // the first one.
+            if s.cycled_from.is_none() {
+                s.cycled_from = Some(old);
+            }
         }
     }
 
@@ -345,21 +468,57 @@ impl Session {
     /// The expiry override, if any.
     #[must_use]
     pub fn expiry(&self) -> Option<Expiry> {
-        self.lock().items.get(EXPIRY).and_then(Expiry::from_value)
+        let mut s = self.lock();
+        s.accessed = true;
+        s.items().get(EXPIRY).and_then(Expiry::from_value)
     }
 
-    /// The verified claims of the request's cookie, when it verified and its
-    /// session exists in the store; `None` otherwise (and after `flush`).
+    /// The verified claims of the request's cookie, when it verified, its
+    /// session exists in the store and its user (if any) still checks out;
+    /// `None` otherwise (and after `flush`, `logout`, or a user check that
+    /// logged the session out).
     #[must_use]
-    pub fn claims(&self) -> Option<VerifiedClaims> {
-        self.lock().token.clone()
+    pub fn claims(&self) -> Option<Arc<VerifiedClaims>> {
+        let mut s = self.lock();
+        s.accessed = true;
+        match s.user {
+            UserState::Unchecked => None,
+            _ => s.token.clone(),
+        }
     }
 
     /// The current key, if the session has been stored under one. Never log
     /// it.
     #[must_use]
     pub fn key(&self) -> Option<SessionKey> {
-        self.lock().key.clone()
+        let mut s = self.lock();
+        s.accessed = true;
+        s.key.clone()
+    }
+
+    /// The logged-in user, as the engine's [`UserLoader`](crate::auth::UserLoader)
+    /// loaded and checked it during this request (or as given to
+    /// [`Session::login`]); `Ok(None)` for an anonymous visitor. No second
+    /// load: adapters' user extractors call this.
+    ///
+    /// Errors are the app's mistakes: no loader registered, `U` not the
+    /// loader's `User` type, or a session opened without the engine's
+    /// drivers.
+    pub fn user<U: Clone + Send + Sync + 'static>(&self) -> Result<Option<U>, SessionError> {
+        self.check_user_type::<U>()?;
+        let mut s = self.lock();
+        s.accessed = true;
+        match &s.user {
+            UserState::Anonymous => Ok(None),
+            UserState::Unchecked => Err(SessionError::UserNotChecked),
+            UserState::Checked(user) => match user.as_any().downcast_ref::<U>() {
+                Some(u) => Ok(Some(u.clone())),
+                None => Err(SessionError::UserType {
+                    asked: std::any::type_name::<U>(),
+                    registered: user.type_name(),
+                }),
+            },
+        }
     }
 }
 

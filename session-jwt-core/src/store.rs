@@ -66,7 +66,8 @@ pub enum SaveMode {
 ///
 /// Every method takes `now` so that stores which keep expiry themselves (the
 /// [`MemoryStore`]) never read the clock; stores with native expiry may
-/// ignore it.
+/// ignore it. Records are shared ([`Arc`]): a store that keeps them in memory
+/// hands out the same record rather than a copy.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// The record of `key`, or `None` if there is none or it has expired.
@@ -74,7 +75,7 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         key: &SessionKey,
         now: OffsetDateTime,
-    ) -> Result<Option<Record>, StoreError>;
+    ) -> Result<Option<Arc<Record>>, StoreError>;
 
     /// Saves `record` under `key` until `record.expires`, as `mode` says.
     /// Returns `false` when `mode` forbade the write (the key existed for
@@ -82,13 +83,44 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn save(
         &self,
         key: &SessionKey,
-        record: &Record,
+        record: &Arc<Record>,
         mode: SaveMode,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes the record of `key` (no error if there is none).
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+    /// Deletes the record of `key`; whether there was one.
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+
+    /// Moves a session to a new key (Django's `cycle_key`: login, password
+    /// change): saves `record` under the new key `new` and deletes `old`, but
+    /// only if `old` still exists. Returns `false`, and leaves no record under
+    /// `new`, when `old` is gone (a logout won the race: it stays a logout).
+    ///
+    /// The default runs on the other methods and is correct, not atomic:
+    /// create `new`, then delete `old`; if `old` was already gone, delete
+    /// `new` again. A store with transactions or scripts should override it
+    /// with one atomic step.
+    async fn cycle(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        record: &Arc<Record>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if self.load(old, now).await?.is_none() {
+            return Ok(false);
+        }
+        if !self.save(new, record, SaveMode::Create, now).await? {
+            return Err(StoreError::Other(
+                "the new session key is taken (about 2^-165 odds)".into(),
+            ));
+        }
+        if !self.delete(old).await? {
+            self.delete(new).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
 
     /// Deletes every session of the user `user_id` except `keep` ("log out
     /// everywhere", after a password reset or an account lock). Returns how
@@ -107,20 +139,29 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
         &self,
         key: &SessionKey,
         now: OffsetDateTime,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Arc<Record>>, StoreError> {
         (**self).load(key, now).await
     }
     async fn save(
         &self,
         key: &SessionKey,
-        record: &Record,
+        record: &Arc<Record>,
         mode: SaveMode,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         (**self).save(key, record, mode, now).await
     }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         (**self).delete(key).await
+    }
+    async fn cycle(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        record: &Arc<Record>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        (**self).cycle(old, new, record, now).await
     }
     async fn delete_user_sessions(
         &self,
@@ -141,7 +182,7 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct MemoryInner {
-    records: HashMap<SessionKey, Record>,
+    records: HashMap<SessionKey, Arc<Record>>,
     /// Size after the last purge; a purge runs when the map has doubled.
     purged_at_len: usize,
 }
@@ -179,19 +220,39 @@ impl MemoryStore {
     }
 }
 
+impl MemoryInner {
+    /// Whether `mode` allows writing `key` now.
+    fn allowed(&self, key: &SessionKey, mode: SaveMode, now: OffsetDateTime) -> bool {
+        let live = self.records.get(key).is_some_and(|r| !r.is_expired(now));
+        match mode {
+            SaveMode::Create => !live,
+            SaveMode::Update => live,
+        }
+    }
+
+    fn insert(&mut self, key: SessionKey, record: Arc<Record>, now: OffsetDateTime) {
+        self.records.insert(key, record);
+        if self.records.len() >= 2 * self.purged_at_len.max(512) {
+            self.records.retain(|_, r| !r.is_expired(now));
+            self.purged_at_len = self.records.len();
+        }
+    }
+}
+
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn load(
         &self,
         key: &SessionKey,
         now: OffsetDateTime,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Arc<Record>>, StoreError> {
         let mut inner = self.lock();
         match inner.records.get(key) {
             Some(r) if r.is_expired(now) => {
                 inner.records.remove(key);
                 Ok(None)
             }
+            // Shared, not copied: the session copies on its first write.
             r => Ok(r.cloned()),
         }
     }
@@ -199,30 +260,43 @@ impl SessionStore for MemoryStore {
     async fn save(
         &self,
         key: &SessionKey,
-        record: &Record,
+        record: &Arc<Record>,
         mode: SaveMode,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let live = inner.records.get(key).is_some_and(|r| !r.is_expired(now));
-        let allowed = match mode {
-            SaveMode::Create => !live,
-            SaveMode::Update => live,
-        };
-        if !allowed {
+        if !inner.allowed(key, mode, now) {
             return Ok(false);
         }
-        inner.records.insert(key.clone(), record.clone());
-        if inner.records.len() >= 2 * inner.purged_at_len.max(512) {
-            inner.records.retain(|_, r| !r.is_expired(now));
-            inner.purged_at_len = inner.records.len();
-        }
+        inner.insert(key.clone(), record.clone(), now);
         Ok(true)
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.lock().records.remove(key);
-        Ok(())
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        Ok(self.lock().records.remove(key).is_some())
+    }
+
+    /// Under one lock: the new record appears only if the old one is live,
+    /// and the old one goes in the same step.
+    async fn cycle(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        record: &Arc<Record>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if !inner.allowed(old, SaveMode::Update, now) {
+            return Ok(false);
+        }
+        if !inner.allowed(new, SaveMode::Create, now) {
+            return Err(StoreError::Other(
+                "the new session key is taken (about 2^-165 odds)".into(),
+            ));
+        }
+        inner.records.remove(old);
+        inner.insert(new.clone(), record.clone(), now);
+        Ok(true)
     }
 
     async fn delete_user_sessions(
@@ -250,12 +324,12 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
-    fn record(user: Option<&str>, expires: OffsetDateTime) -> Record {
+    fn record(user: Option<&str>, expires: OffsetDateTime) -> Arc<Record> {
         let mut items = Map::new();
         if let Some(u) = user {
             items.insert(USER_ID.into(), u.into());
         }
-        Record { items, expires }
+        Arc::new(Record { items, expires })
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use crate::store::SessionStore;
 
 /// Creates a session logged in as `user` in `store` and returns the cookie
 /// as a `Cookie` header value (`name=token`), for a test client to send.
-pub async fn login_cookie<U: AuthUser, S: SessionStore + ?Sized>(
+pub async fn login_cookie<U: AuthUser + Clone + Send + Sync + 'static, S: SessionStore + ?Sized>(
     engine: &SessionJwt,
     store: &S,
     user: &U,

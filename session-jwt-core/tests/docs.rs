@@ -82,7 +82,7 @@ fn every_code_block_of_the_docs_is_checked_here() {
 }
 
 /// The reference app's user, for tests that log in.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct User {
     id: u64,
     username: &'static str,
@@ -104,6 +104,17 @@ const JOHN: User = User {
     username: "john",
     email: "john@domain.com",
 };
+
+/// The user table of these tests: john.
+struct John;
+
+#[async_trait::async_trait]
+impl session_jwt_core::UserLoader for John {
+    type User = User;
+    async fn load_user(&self, id: &str) -> Result<Option<User>, session_jwt_core::StoreError> {
+        Ok((id == "1").then_some(JOHN))
+    }
+}
 
 /// The `name=value` pair of a `Set-Cookie` value.
 fn pair(set_cookie: &str) -> String {
@@ -152,7 +163,8 @@ mod architecture {
             .with_key(Key::hmac("a secret of at least thirty-two bytes!").unwrap())
             .unwrap()
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let store = MemoryStore::new();
         let set_cookie = with_session(&engine, &store, &[], |s| {
             s.insert("cart", ["apple"]).unwrap();
@@ -196,7 +208,8 @@ mod rotation_hmac {
             .unwrap()
             .with_fields([("id", "id", "user_id"), ("username", "u", "username")])
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let session = before.new_session();
         session.login(&JOHN).unwrap();
         let cookie = pair(
@@ -208,7 +221,7 @@ mod rotation_hmac {
                 .unwrap(),
         );
 
-        let after = engine(NEW, OLD).unwrap();
+        let after = engine(NEW, OLD).unwrap().with_user_loader(John);
         let session = after.load(&store, [cookie.as_bytes()], NOW).await.unwrap();
         assert_eq!(
             session.user_id().as_deref(),
@@ -222,7 +235,8 @@ mod rotation_hmac {
             .with_key(Key::hmac(NEW).unwrap())
             .unwrap()
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let claims = only_new.codec().verify(&token, NOW).unwrap();
         assert!(claims.signed_with_current_key());
         assert_eq!(claims.get("u"), Some(&json!("john")));
@@ -293,12 +307,14 @@ verification_keys = ["/etc/myapp/keys/2026-01.pub.pem"]
             .with_key_ring(stage_2)
             .with_fields(fields)
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let engine_4 = SessionJwt::builder()
             .with_key_ring(stage_4)
             .with_fields(fields)
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let session = engine_2.new_session();
         session.login(&JOHN).unwrap();
         let cookie = pair(
@@ -431,7 +447,8 @@ mod verifying {
                 ("email", "e", "email"),
             ])
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         let store = MemoryStore::new();
         let session = app.new_session();
         session.login(&JOHN).unwrap();
@@ -519,7 +536,9 @@ same_site = "Lax"
 
     #[tokio::test]
     async fn migration_engine_matches_django_session_jwt() {
-        let engine = engine("django-session-jwt secret key, at least 32 bytes").unwrap();
+        let engine = engine("django-session-jwt secret key, at least 32 bytes")
+            .unwrap()
+            .with_user_loader(John);
 
         // A token of django-session-jwt verifies here, names expanded.
         let issued = OffsetDateTime::from_unix_timestamp(1_795_366_979).unwrap();
@@ -586,7 +605,8 @@ same_site = "Lax"
         settings.key.public_key = Some(vector("rsa.pub.pem").into());
         let engine = session_jwt_core::Builder::from_settings(settings)
             .build()
-            .unwrap();
+            .unwrap()
+            .with_user_loader(John);
         assert_eq!(
             engine.codec().keys().signing_key().unwrap().algorithm(),
             session_jwt_core::Algorithm::RS256

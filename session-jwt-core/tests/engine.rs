@@ -1,15 +1,16 @@
 //! The request/response engine as a pure state machine under a fixed clock:
 //! every rule of the reference contract that the core decides.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{Value, json};
 use session_jwt_core::{
     AuthUser, CookieAction, Expiry, Key, KeyRing, MemoryStore, Record, SaveMode, Session,
-    SessionJwt, SessionKey, SessionStore, StoreError, auth,
+    SessionJwt, SessionKey, SessionStore, StoreError, TokenError, UserLoader, auth,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -18,7 +19,12 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
 fn engine() -> SessionJwt {
-    builder().build().unwrap()
+    engine_with(&Users::new())
+}
+
+/// The engine with `users` as its user table.
+fn engine_with(users: &Users) -> SessionJwt {
+    builder().build().unwrap().with_user_loader(users.clone())
 }
 
 fn builder() -> session_jwt_core::Builder {
@@ -63,7 +69,7 @@ fn attr<'a>(set_cookie: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct User {
     id: u64,
     username: String,
@@ -95,6 +101,45 @@ fn jane() -> User {
         username: "jane".into(),
         password: "secret".into(),
         profile: json!({"team": "ops"}),
+    }
+}
+
+/// The user table: john and jane, changeable by tests (a password change, a
+/// removal), counting how often a user is loaded.
+#[derive(Clone)]
+struct Users {
+    table: Arc<Mutex<HashMap<String, User>>>,
+    loads: Arc<AtomicUsize>,
+}
+
+impl Users {
+    fn new() -> Self {
+        let table = [john(), jane()].map(|u| (u.id.to_string(), u));
+        Self {
+            table: Arc::new(Mutex::new(HashMap::from(table))),
+            loads: Arc::default(),
+        }
+    }
+
+    fn set(&self, user: User) {
+        self.table.lock().unwrap().insert(user.id.to_string(), user);
+    }
+
+    fn remove(&self, id: u64) {
+        self.table.lock().unwrap().remove(&id.to_string());
+    }
+
+    fn loads(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl UserLoader for Users {
+    type User = User;
+    async fn load_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.table.lock().unwrap().get(id).cloned())
     }
 }
 
@@ -508,7 +553,8 @@ async fn login_as_another_user_flushes_first() {
 
 #[tokio::test]
 async fn password_change_logs_out_other_sessions_but_not_this_one() {
-    let (e, store) = (engine(), MemoryStore::new());
+    let users = Users::new();
+    let (e, store) = (engine_with(&users), MemoryStore::new());
     let (_, here) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
     let (_, there) = request(&e, &store, None, NOW, |s| s.login(&john()).unwrap()).await;
     let (here, there) = (pair(&here.unwrap()), pair(&there.unwrap()));
@@ -517,39 +563,212 @@ async fn password_change_logs_out_other_sessions_but_not_this_one() {
         ..john()
     };
     let (s, here2) = request(&e, &store, Some(&here), NOW, |s| {
-        assert!(s.authenticate(Some(john())).is_some());
+        assert_eq!(s.user::<User>().unwrap().unwrap().password, "password");
+        users.set(changed.clone());
         s.update_auth_hash(&changed).unwrap();
     })
     .await;
-    assert!(
-        s.authenticate(Some(User {
-            password: "new".into(),
-            ..john()
-        }))
-        .is_some()
-    );
+    assert_eq!(s.user::<User>().unwrap().unwrap().password, "new");
     let here2 = pair(&here2.unwrap());
     let (s, _) = request(&e, &store, Some(&here2), NOW, |_| {}).await;
-    assert!(
-        s.authenticate(Some(User {
-            password: "new".into(),
-            ..john()
-        }))
-        .is_some(),
+    assert_eq!(
+        s.user::<User>().unwrap().map(|u| u.password).as_deref(),
+        Some("new"),
         "this session stays"
     );
     let (s, removal) = request(&e, &store, Some(&there), NOW, |s| {
-        assert!(
-            s.authenticate(Some(User {
-                password: "new".into(),
-                ..john()
-            }))
-            .is_none()
-        );
+        assert!(s.user::<User>().unwrap().is_none());
+        assert!(s.claims().is_none());
     })
     .await;
     assert!(s.user_id().is_none(), "the other session is logged out");
     assert!(removal.unwrap().starts_with("sessionid=;"));
+}
+
+/// Logs john in; returns the cookie. The token lifetime is 600 s, so it is
+/// past half its life (refreshed) at NOW + 301 s.
+async fn john_logged_in(e: &SessionJwt, store: &impl SessionStore) -> String {
+    let (_, c) = request(e, store, None, NOW, |s| s.login(&john()).unwrap()).await;
+    pair(&c.unwrap())
+}
+
+fn short_lived(users: &Users, save_every_request: bool) -> SessionJwt {
+    builder()
+        .with_token_lifetime(600)
+        .with_save_every_request(save_every_request)
+        .build()
+        .unwrap()
+        .with_user_loader(users.clone())
+}
+
+#[tokio::test]
+async fn a_password_changed_elsewhere_stops_every_kind_of_token_issue() {
+    // Each way a token can be issued without a login: a sliding refresh, a
+    // modified save, save_every_request. After a password change elsewhere,
+    // each logs the session out instead: removal cookie, record deleted,
+    // claims() None, and no new token.
+    type Handler = fn(&Session);
+    let kinds: [(&str, bool, Handler); 3] = [
+        ("sliding refresh", false, |_| {}),
+        ("modified save", false, |s| s.insert("x", "y").unwrap()),
+        ("save every request", true, |_| {}),
+    ];
+    for (kind, every, handler) in kinds {
+        let users = Users::new();
+        let (e, store) = (short_lived(&users, every), MemoryStore::new());
+        let c = john_logged_in(&e, &store).await;
+        users.set(User {
+            password: "changed elsewhere".into(),
+            ..john()
+        });
+        let later = NOW + Duration::seconds(301);
+        let (s, set_cookie) = request(&e, &store, Some(&c), later, |s| {
+            assert!(s.claims().is_none(), "{kind}: claims of a stale session");
+            handler(s);
+        })
+        .await;
+        let set_cookie = set_cookie.unwrap_or_default();
+        assert!(s.user_id().is_none() && s.claims().is_none(), "{kind}");
+        assert!(
+            store
+                .load(&first_key(&e, &c), later)
+                .await
+                .unwrap()
+                .is_none(),
+            "{kind}: the logged-in record is deleted"
+        );
+        if kind == "modified save" {
+            // The handler's write, after the logout, starts a new anonymous
+            // session (as after any logout): its token has no user in it.
+            let token = &pair(&set_cookie)["sessionid=".len()..];
+            let claims = e.codec().verify(token, later).unwrap();
+            assert!(claims.get("u").is_none() && claims.get("id").is_none());
+            assert_eq!(s.get::<String>("x").as_deref(), Some("y"));
+        } else {
+            assert!(
+                set_cookie.starts_with("sessionid=;"),
+                "{kind}: the removal cookie, not a new token: {set_cookie:?}"
+            );
+            assert!(store.is_empty(), "{kind}: the record is deleted");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_removed_user_is_logged_out_at_the_next_request() {
+    let users = Users::new();
+    let (e, store) = (short_lived(&users, false), MemoryStore::new());
+    let c = john_logged_in(&e, &store).await;
+    users.remove(1);
+    let (s, set_cookie) = request(&e, &store, Some(&c), NOW + Duration::seconds(301), |s| {
+        assert!(s.claims().is_none());
+    })
+    .await;
+    assert!(set_cookie.unwrap().starts_with("sessionid=;"));
+    assert!(s.user_id().is_none());
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn a_users_changed_fields_appear_in_the_next_token() {
+    let users = Users::new();
+    let (e, store) = (short_lived(&users, false), MemoryStore::new());
+    let c = john_logged_in(&e, &store).await;
+    users.set(User {
+        username: "johnny".into(),
+        profile: json!({"team": "platform"}),
+        ..john()
+    });
+    // Not yet past half of the token's life: nothing issued, but the user
+    // was checked (loaded once) and the session is intact.
+    let loads = users.loads();
+    let (s, none) = request(&e, &store, Some(&c), NOW + Duration::seconds(10), |_| {}).await;
+    assert_eq!(none, None);
+    assert_eq!(users.loads(), loads + 1, "one user load per session load");
+    assert_eq!(s.user::<User>().unwrap().unwrap().username, "johnny");
+    // The sliding refresh carries the fields as they are now.
+    let (_, refreshed) = request(&e, &store, Some(&c), NOW + Duration::seconds(301), |_| {}).await;
+    let token = pair(&refreshed.unwrap())["sessionid=".len()..].to_string();
+    let claims = e
+        .codec()
+        .verify(&token, NOW + Duration::seconds(301))
+        .unwrap();
+    assert_eq!(claims.get("u"), Some(&json!("johnny")));
+    assert_eq!(claims.get("team"), Some(&json!("platform")));
+}
+
+#[tokio::test]
+async fn logging_in_needs_a_user_loader_and_its_user_type() {
+    let e = builder().build().unwrap();
+    let s = e.new_session();
+    assert!(matches!(
+        s.login(&john()),
+        Err(session_jwt_core::SessionError::NoUserLoader)
+    ));
+    #[derive(Clone, Serialize)]
+    struct Other;
+    impl AuthUser for Other {
+        fn id(&self) -> String {
+            "9".into()
+        }
+        fn session_auth_hash(&self) -> String {
+            "h".into()
+        }
+    }
+    let s = engine().new_session();
+    let err = s.login(&Other).unwrap_err().to_string();
+    assert!(err.contains("Other") && err.contains("User"), "{err}");
+    s.login(&john()).unwrap();
+    assert!(
+        s.user::<Other>().is_err(),
+        "asking for the wrong type is an error"
+    );
+}
+
+#[tokio::test]
+async fn a_session_opened_without_the_drivers_issues_no_token_for_its_user() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let c = john_logged_in(&e, &store).await;
+    // Steps 1 and 2 by hand, without check_user.
+    let incoming = e.read_cookies([c.as_bytes()], NOW);
+    let record = store
+        .load(incoming.session_key().unwrap(), NOW)
+        .await
+        .unwrap();
+    let s = e.open(incoming, record, NOW);
+    assert!(s.claims().is_none(), "unchecked: no claims");
+    assert!(s.user::<User>().is_err());
+    s.insert("x", "y").unwrap();
+    assert_eq!(e.finish(&s, NOW).unwrap_err(), TokenError::UserNotChecked);
+    // check_user is the missing step.
+    let incoming = e.read_cookies([c.as_bytes()], NOW);
+    let record = store
+        .load(incoming.session_key().unwrap(), NOW)
+        .await
+        .unwrap();
+    let s = e.open(incoming, record, NOW);
+    e.check_user(&s).await.unwrap();
+    assert!(s.claims().is_some());
+}
+
+#[tokio::test]
+async fn a_user_store_outage_logs_nobody_out() {
+    struct Down;
+    #[async_trait]
+    impl UserLoader for Down {
+        type User = User;
+        async fn load_user(&self, _: &str) -> Result<Option<User>, StoreError> {
+            Err(StoreError::unavailable(std::io::Error::other("users down")))
+        }
+    }
+    let store = MemoryStore::new();
+    let c = john_logged_in(&engine(), &store).await;
+    let down = builder().build().unwrap().with_user_loader(Down);
+    assert!(matches!(
+        down.load(&store, [c.as_bytes()], NOW).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert_eq!(store.len(), 1, "the session is still there");
 }
 
 #[tokio::test]
@@ -604,21 +823,21 @@ impl SessionStore for Flaky {
         &self,
         key: &SessionKey,
         now: OffsetDateTime,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Arc<Record>>, StoreError> {
         self.check()?;
         self.inner.load(key, now).await
     }
     async fn save(
         &self,
         key: &SessionKey,
-        r: &Record,
+        r: &Arc<Record>,
         m: SaveMode,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.save(key, r, m, now).await
     }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.delete(key).await
     }
@@ -702,7 +921,7 @@ async fn records_round_trip_through_json_exactly() {
         .unwrap();
     assert_eq!(
         Record::from_json(&rec.to_json()).unwrap(),
-        rec,
+        *rec,
         "whole seconds survive JSON"
     );
 }
@@ -723,6 +942,7 @@ async fn no_debug_output_shows_a_token_a_session_key_or_a_secret() {
     let headers = session_jwt_core::ResponseHeaders {
         set_cookie: Some(cookie.to_string()),
         vary_cookie: true,
+        cache_private: true,
     };
     let settings: session_jwt_core::Settings =
         serde_json::from_value(json!({"key": {"secret": SECRET}})).unwrap();
@@ -837,10 +1057,10 @@ async fn a_taken_key_is_replaced_and_finish_runs_again() {
     let first = e.finish(&s, NOW).unwrap();
     let taken = first.save.as_ref().unwrap().key.clone();
     // Another session got that key first.
-    let other = Record {
+    let other = Arc::new(Record {
         items: Default::default(),
         expires: NOW + Duration::hours(1),
-    };
+    });
     store
         .save(&taken, &other, SaveMode::Create, NOW)
         .await
@@ -919,4 +1139,218 @@ async fn a_lazy_session_touches_the_store_only_when_asked() {
             .set_cookie
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn every_read_of_the_session_marks_it_for_vary_cookie() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let c = john_logged_in(&e, &store).await;
+    type Read = fn(&Session);
+    let reads: [(&str, Read); 6] = [
+        ("claims", |s| drop(s.claims())),
+        ("key", |s| drop(s.key())),
+        ("expiry", |s| drop(s.expiry())),
+        ("is_empty", |s| drop(s.is_empty())),
+        ("public_items", |s| drop(s.public_items())),
+        ("user", |s| drop(s.user::<User>())),
+    ];
+    for (name, read) in reads {
+        let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+        read(&s);
+        let out = e.save(&store, &s, NOW).await.unwrap();
+        assert!(out.vary_cookie, "{name}() must mark the session accessed");
+        assert_eq!(out.set_cookie, None, "{name}(): nothing to re-issue");
+        assert!(!out.cache_private, "{name}(): no new token, no cache rule");
+    }
+    // Not read at all: the response does not depend on the cookie.
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    assert!(!e.save(&store, &s, NOW).await.unwrap().vary_cookie);
+}
+
+#[tokio::test]
+async fn a_new_token_asks_shared_caches_to_keep_out() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let s = e.load(&store, [], NOW).await.unwrap();
+    s.login(&john()).unwrap();
+    let out = e.save(&store, &s, NOW).await.unwrap();
+    assert!(out.set_cookie.is_some() && out.cache_private);
+    let headers: Vec<_> = out.headers(false).collect();
+    assert!(headers.contains(&("Cache-Control", "private")));
+    assert!(headers.contains(&("Vary", "Cookie")));
+    assert!(
+        !out.headers(true).any(|(n, _)| n == "Cache-Control"),
+        "a route's own Cache-Control wins"
+    );
+    // A removal cookie carries no token: no cache rule is needed for it.
+    let c = pair(out.set_cookie.as_deref().unwrap());
+    let s = e.load(&store, [c.as_bytes()], NOW).await.unwrap();
+    s.logout();
+    let out = e.save(&store, &s, NOW).await.unwrap();
+    assert!(out.set_cookie.unwrap().starts_with("sessionid=;") && !out.cache_private);
+    // And it can be turned off.
+    let off = builder()
+        .with_cache_private(false)
+        .build()
+        .unwrap()
+        .with_user_loader(Users::new());
+    let s = off.load(&store, [], NOW).await.unwrap();
+    s.insert("a", "b").unwrap();
+    assert!(!off.save(&store, &s, NOW).await.unwrap().cache_private);
+}
+
+#[tokio::test]
+async fn an_oversized_session_is_refused_and_the_stored_one_kept() {
+    let e = builder()
+        .with_max_record_size(4096)
+        .build()
+        .unwrap()
+        .with_user_loader(Users::new());
+    let store = MemoryStore::new();
+    let (_, c) = request(&e, &store, None, NOW, |s| s.insert("small", "ok").unwrap()).await;
+    let c = pair(&c.unwrap());
+    let key = first_key(&e, &c);
+    let before = store.load(&key, NOW).await.unwrap().unwrap();
+    let (_, sent) = request(&e, &store, Some(&c), NOW, |s| {
+        s.insert("big", "x".repeat(5000)).unwrap();
+    })
+    .await;
+    assert_eq!(sent, None, "no cookie for a session that was not saved");
+    assert_eq!(store.load(&key, NOW).await.unwrap().unwrap(), before);
+    assert_eq!(store.len(), 1);
+    // A new visitor's oversized session is not stored at all.
+    let (_, sent) = request(&e, &store, None, NOW, |s| {
+        s.insert("big", "x".repeat(5000)).unwrap();
+    })
+    .await;
+    assert_eq!(sent, None);
+    assert_eq!(store.len(), 1);
+    // The default limit is 64 KiB.
+    assert_eq!(engine().limits().max_record_size, 65_536);
+}
+
+#[tokio::test]
+async fn the_cookie_cap_applies_before_any_signature_check() {
+    let (e, store) = (engine(), MemoryStore::new());
+    let (_, a) = request(&e, &store, None, NOW, |s| s.insert("who", "a").unwrap()).await;
+    let a = pair(&a.unwrap());
+    let forged = "sessionid=eyJhbGciOiJIUzI1NiJ9.eyJzayI6ImFhYWFhYWFhYWFhYSJ9.c2ln";
+    // Nine cookies of the name: anonymous, and not one signature checked.
+    let nine = [forged; 9].join("; ");
+    let incoming = e.read_cookies([nine.as_bytes()], NOW);
+    assert_eq!(incoming.signature_checks(), 0);
+    assert!(incoming.session_key().is_none() && incoming.cookie_present());
+    // The default cap is 3, across all Cookie headers of the request.
+    let four: Vec<&[u8]> = vec![a.as_bytes(); 4];
+    let incoming = e.read_cookies(four, NOW);
+    assert_eq!(incoming.signature_checks(), 0);
+    assert!(incoming.session_key().is_none());
+    // Three: considered; identical values are checked once.
+    let three = format!("{a}; {a}; {forged}");
+    let incoming = e.read_cookies([three.as_bytes()], NOW);
+    assert_eq!(incoming.signature_checks(), 2);
+    assert!(incoming.session_key().is_some());
+    // Configurable.
+    let one = builder().with_max_session_cookies(1).build().unwrap();
+    let two = format!("{a}; {forged}");
+    assert_eq!(
+        one.read_cookies([two.as_bytes()], NOW).signature_checks(),
+        0
+    );
+    assert!(builder().with_max_session_cookies(0).build().is_err());
+}
+
+/// One race: a login (cycle_key) and a logout of the same session, at once.
+/// Returns (the logout deleted the old record, a record exists under the
+/// new key).
+async fn cycle_against_logout<S: SessionStore + Clone>(e: &SessionJwt, store: &S) -> (bool, bool) {
+    let c = {
+        let s = e.load(store, [], NOW).await.unwrap();
+        s.insert("cart", "x").unwrap();
+        pair(&e.save(store, &s, NOW).await.unwrap().set_cookie.unwrap())
+    };
+    let old = first_key(e, &c);
+    let s = e.load(store, [c.as_bytes()], NOW).await.unwrap();
+    s.login(&john()).unwrap();
+    let (login, logout) = {
+        let (e, store2, store3, old) = (e.clone(), store.clone(), store.clone(), old.clone());
+        let login = tokio::spawn(async move { e.save(&store2, &s, NOW).await.unwrap() });
+        let logout = tokio::spawn(async move { store3.delete(&old).await.unwrap() });
+        (login.await.unwrap(), logout.await.unwrap())
+    };
+    let new = login
+        .set_cookie
+        .filter(|c| !c.starts_with("sessionid=;"))
+        .map(|c| first_key(e, &pair(&c)));
+    let new_exists = match &new {
+        Some(k) => store.load(k, NOW).await.unwrap().is_some(),
+        None => false,
+    };
+    assert!(store.load(&old, NOW).await.unwrap().is_none());
+    (logout, new_exists)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_racing_a_logout_never_resurrects_the_session() {
+    // The memory store's atomic cycle, and the trait's default (Flaky does
+    // not override it).
+    let e = engine();
+    let memory = MemoryStore::new();
+    let default = Flaky::default();
+    for _ in 0..50 {
+        for (i, (logout, new_exists)) in [
+            cycle_against_logout(&e, &memory).await,
+            cycle_against_logout(&e, &default).await,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // Exactly one of them wins: a logout that deleted the old record
+            // leaves no new one; a login that moved it leaves the logout
+            // nothing to delete.
+            assert_ne!(
+                logout, new_exists,
+                "store {i}: logout {logout}, new record {new_exists}"
+            );
+        }
+    }
+    // The deterministic orders, too: a logout first always wins.
+    for store in [&memory as &dyn SessionStoreDyn, &default] {
+        let r = Arc::new(Record {
+            items: Default::default(),
+            expires: NOW + Duration::hours(1),
+        });
+        let (old, new) = (SessionKey::generate(), SessionKey::generate());
+        store.save_dyn(&old, &r).await;
+        assert!(store.delete_dyn(&old).await);
+        assert!(
+            !store.cycle_dyn(&old, &new, &r).await,
+            "no old record: no cycle"
+        );
+        assert!(store.load_dyn(&new).await.is_none());
+    }
+}
+
+/// Object-safe helpers over both stores for the deterministic checks.
+#[async_trait]
+trait SessionStoreDyn: Sync {
+    async fn save_dyn(&self, k: &SessionKey, r: &Arc<Record>);
+    async fn delete_dyn(&self, k: &SessionKey) -> bool;
+    async fn cycle_dyn(&self, old: &SessionKey, new: &SessionKey, r: &Arc<Record>) -> bool;
+    async fn load_dyn(&self, k: &SessionKey) -> Option<Arc<Record>>;
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStoreDyn for S {
+    async fn save_dyn(&self, k: &SessionKey, r: &Arc<Record>) {
+        assert!(self.save(k, r, SaveMode::Create, NOW).await.unwrap());
+    }
+    async fn delete_dyn(&self, k: &SessionKey) -> bool {
+        self.delete(k).await.unwrap()
+    }
+    async fn cycle_dyn(&self, old: &SessionKey, new: &SessionKey, r: &Arc<Record>) -> bool {
+        self.cycle(old, new, r, NOW).await.unwrap()
+    }
+    async fn load_dyn(&self, k: &SessionKey) -> Option<Arc<Record>> {
+        self.load(k, NOW).await.unwrap()
+    }
 }

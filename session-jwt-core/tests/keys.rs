@@ -374,3 +374,45 @@ fn a_jwks_entry_without_kid_still_verifies_our_tokens() {
     );
     round_trip(&rsa, ring);
 }
+
+#[test]
+fn ecdsa_tokens_are_signed_with_low_s() {
+    // Without normalising, half of all ECDSA signatures have s > n/2 (and
+    // their twin n - s verifies too). 64 signatures each: none high.
+    use base64::Engine as _;
+    let half_order = |alg| -> Vec<u8> {
+        let n: &[u8] = match alg {
+            Algorithm::ES256 => &[
+                0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61,
+                0x7e, 0x31, 0x92, 0xa8,
+            ],
+            _ => &[
+                0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe3, 0xb1, 0xa6, 0xc0,
+                0xfa, 0x1b, 0x96, 0xef, 0xac, 0x0d, 0x06, 0xd9, 0x24, 0x58, 0x53, 0xbd, 0x76, 0x76,
+                0x0c, 0xb5, 0x66, 0x62, 0x94, 0xb9,
+            ],
+        };
+        n.to_vec()
+    };
+    for (alg, len) in [(Algorithm::ES256, 32), (Algorithm::ES384, 48)] {
+        let (key, _) = session_jwt_core::key::generate(alg).unwrap();
+        let codec = codec(KeyRing::new(key).unwrap());
+        for _ in 0..64 {
+            let token = codec
+                .encode(&SessionKey::generate(), &Map::new(), NOW, None)
+                .unwrap();
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token.rsplit('.').next().unwrap())
+                .unwrap();
+            assert_eq!(sig.len(), 2 * len);
+            // Big-endian, equal length: byte order is numeric order.
+            assert!(
+                sig[len..] <= half_order(alg)[..],
+                "{alg}: a high-S signature"
+            );
+            codec.verify(&token, NOW).unwrap();
+        }
+    }
+}

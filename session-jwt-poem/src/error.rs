@@ -21,15 +21,12 @@ pub enum Error {
         "SessionMiddleware is not installed: wrap this route with `.with(SessionMiddleware::new(..))`"
     )]
     MiddlewareMissing,
-    /// A user extractor ran but no [`UserLoader`](crate::UserLoader) for its
-    /// user type was registered with the middleware: answered with 500.
-    #[error(
-        "no UserLoader for {user_type} is registered: call SessionMiddleware::with_user_loader"
-    )]
-    UserLoaderMissing {
-        /// The user type the extractor asked for.
-        user_type: &'static str,
-    },
+    /// A user extractor ran but the engine has no
+    /// [`UserLoader`](crate::UserLoader), or one for another user type: a
+    /// mistake in the app, logged and answered with 500 (the body names no
+    /// internal type).
+    #[error("the current user cannot be resolved")]
+    User(#[source] crate::core::SessionError),
     /// A page that requires login, for an anonymous visitor: answered with
     /// 302 to `location` (the login URL with `?next=`).
     #[error("login required")]
@@ -49,9 +46,7 @@ pub enum Error {
 impl ResponseError for Error {
     fn status(&self) -> StatusCode {
         match self {
-            Self::MiddlewareMissing | Self::UserLoaderMissing { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::MiddlewareMissing | Self::User(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::LoginRequired { .. } => StatusCode::FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -2,19 +2,17 @@
 //! after, through the core's [`SessionJwt::lazy`] and
 //! [`LazySession::save_response`](session_jwt_core::LazySession::save_response).
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
 use poem::error::ResponseError;
-use poem::http::header::{COOKIE, SET_COOKIE, VARY};
+use poem::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use poem::http::{HeaderValue, StatusCode, Uri};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use session_jwt_core::time::OffsetDateTime;
 use session_jwt_core::{MemoryStore, ResponseHeaders, SessionJwt, SessionStore};
 
 use crate::error::Error;
-use crate::user::{DynUserLoader, UserLoader};
 
 /// The login URL used by [`LoginRequired`](crate::LoginRequired) unless
 /// [`SessionMiddleware::with_login_url`] sets another.
@@ -54,8 +52,6 @@ pub(crate) struct Config {
     pub(crate) engine: SessionJwt,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) login_url: String,
-    /// An `Arc<dyn DynUserLoader<U>>` for the registered user type `U`.
-    pub(crate) user_loader: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for SessionMiddleware {
@@ -63,7 +59,6 @@ impl fmt::Debug for SessionMiddleware {
         f.debug_struct("SessionMiddleware")
             .field("engine", &self.config.engine)
             .field("login_url", &self.config.login_url)
-            .field("user_loader", &self.config.user_loader.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +77,6 @@ impl SessionMiddleware {
                 engine,
                 store,
                 login_url: DEFAULT_LOGIN_URL.to_owned(),
-                user_loader: None,
             }),
         }
     }
@@ -98,16 +92,6 @@ impl SessionMiddleware {
     #[must_use]
     pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.config).login_url = url.into();
-        self
-    }
-
-    /// Registers how to load users for [`CurrentUser`](crate::CurrentUser),
-    /// [`LoginRequired`](crate::LoginRequired) and [`ApiUser`](crate::ApiUser)
-    /// of `L::User`. One loader per middleware; a second call replaces it.
-    #[must_use]
-    pub fn with_user_loader<L: UserLoader>(mut self, loader: L) -> Self {
-        let loader: Arc<dyn DynUserLoader<L::User>> = Arc::new(loader);
-        Arc::make_mut(&mut self.config).user_loader = Some(Arc::new(loader));
         self
     }
 
@@ -246,5 +230,9 @@ fn write_headers(resp: &mut Response, headers: ResponseHeaders) {
     if headers.vary_cookie {
         resp.headers_mut()
             .append(VARY, HeaderValue::from_static("Cookie"));
+    }
+    if headers.cache_private && !resp.headers().contains_key(CACHE_CONTROL) {
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
     }
 }

@@ -11,7 +11,7 @@
 //! use poem::{EndpointExt, Route, get, handler};
 //! use poem::test::TestClient;
 //! use session_jwt_poem::testing::SessionClient;
-//! use session_jwt_poem::{AuthUser, CurrentUser, Key, SessionJwt, SessionMiddleware, UserLoader, async_trait};
+//! use session_jwt_poem::{AuthUser, CurrentUser, Key, SessionJwt, SessionMiddleware, StoreError, UserLoader, async_trait};
 //!
 //! #[derive(Clone, serde::Serialize)]
 //! struct User { id: u64 }
@@ -23,7 +23,9 @@
 //! #[async_trait]
 //! impl UserLoader for Users {
 //!     type User = User;
-//!     async fn load_user(&self, id: &str) -> Option<User> { Some(User { id: id.parse().ok()? }) }
+//!     async fn load_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+//!         Ok(id.parse().ok().map(|id| User { id }))
+//!     }
 //! }
 //!
 //! #[handler]
@@ -35,7 +37,7 @@
 //! let engine = SessionJwt::builder()
 //!     .with_key(Key::hmac("a secret of at least thirty-two bytes!")?)?
 //!     .build()?;
-//! let sessions = SessionMiddleware::memory(engine).with_user_loader(Users);
+//! let sessions = SessionMiddleware::memory(engine.with_user_loader(Users));
 //! let app = Route::new().at("/", get(whoami)).with(sessions.clone());
 //!
 //! let mut client = SessionClient::new(TestClient::new(app), &sessions);
@@ -59,7 +61,7 @@ use crate::SessionMiddleware;
 
 /// Creates a session logged in as `user` in the middleware's store and
 /// returns its cookie as a `Cookie` header value (`sessionid=<token>`).
-pub async fn login_cookie<U: AuthUser>(
+pub async fn login_cookie<U: AuthUser + Clone + Send + Sync + 'static>(
     middleware: &SessionMiddleware,
     user: &U,
 ) -> Result<String, StoreError> {
@@ -109,7 +111,10 @@ impl<E: Endpoint> SessionClient<E> {
 
     /// Logs `user` in without a login route: the next requests carry the
     /// new session's cookie.
-    pub async fn login<U: AuthUser>(&mut self, user: &U) -> Result<(), StoreError> {
+    pub async fn login<U: AuthUser + Clone + Send + Sync + 'static>(
+        &mut self,
+        user: &U,
+    ) -> Result<(), StoreError> {
         let cookie = login_cookie(&self.middleware, user).await?;
         self.set_cookie(Some(cookie));
         Ok(())

@@ -1,42 +1,26 @@
-//! The logged-in user: [`UserLoader`], and the extractors [`CurrentUser`]
-//! (optional), [`LoginRequired`] (pages: 302 to the login URL) and
-//! [`ApiUser`] (API routes: 401).
+//! The logged-in user: the extractors [`CurrentUser`] (optional),
+//! [`LoginRequired`] (pages: 302 to the login URL) and [`ApiUser`] (API
+//! routes: 401).
 //!
-//! All three resolve the user the same way, Django's `get_user`: the
-//! session's user id ([`Session::user_id`](session_jwt_core::Session::user_id)),
-//! then the app's [`UserLoader`], then
-//! [`Session::authenticate`](session_jwt_core::Session::authenticate), which
-//! logs the session out when the user's auth hash changed (a password change
-//! elsewhere). The user is loaded again by each extractor that asks for it.
+//! All three read the user the core loaded and checked when it loaded the
+//! session ([`Session::user`](session_jwt_core::Session::user)): the engine's
+//! [`UserLoader`] (registered with
+//! [`SessionJwt::with_user_loader`](session_jwt_core::SessionJwt::with_user_loader)),
+//! then Django's `get_user` check, which logs the session out when the
+//! user's auth hash changed (a password change elsewhere). The user is loaded
+//! once per request, however many extractors ask.
 
-use std::any::type_name;
 use std::ops::Deref;
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use poem::{FromRequest, Request, RequestBody};
-use session_jwt_core::AuthUser;
 use session_jwt_core::auth::login_redirect;
 
 use crate::error::Error;
 use crate::middleware::RequestState;
 
 /// Loads the app's users by id: the core's [`UserLoader`], registered with
-/// [`SessionMiddleware::with_user_loader`](crate::SessionMiddleware::with_user_loader).
+/// [`SessionJwt::with_user_loader`](session_jwt_core::SessionJwt::with_user_loader).
 pub use session_jwt_core::auth::UserLoader;
-
-/// [`UserLoader`] with the loader type erased, so the middleware can hold it.
-#[async_trait]
-pub(crate) trait DynUserLoader<U>: Send + Sync + 'static {
-    async fn current_user(&self, session: &session_jwt_core::Session) -> Option<U>;
-}
-
-#[async_trait]
-impl<L: UserLoader> DynUserLoader<L::User> for L {
-    async fn current_user(&self, session: &session_jwt_core::Session) -> Option<L::User> {
-        UserLoader::current_user(self, session).await
-    }
-}
 
 /// The logged-in user, or `None` for an anonymous visitor. Never rejects,
 /// except for a mistake in the app (no middleware, no loader: 500).
@@ -59,21 +43,16 @@ impl<U> Deref for CurrentUser<U> {
     }
 }
 
-async fn resolve<U: AuthUser + Send + Sync + 'static>(
+async fn resolve<U: Clone + Send + Sync + 'static>(
     state: &RequestState,
 ) -> Result<Option<U>, Error> {
-    let loader = state
-        .config
-        .user_loader
-        .as_ref()
-        .and_then(|l| l.downcast_ref::<Arc<dyn DynUserLoader<U>>>())
-        .ok_or(Error::UserLoaderMissing {
-            user_type: type_name::<U>(),
-        })?;
-    Ok(loader.current_user(&state.session().await?).await)
+    state.session().await?.user::<U>().map_err(|e| {
+        tracing::error!(error = %e, "cannot resolve the current user; answering 500");
+        Error::User(e)
+    })
 }
 
-impl<'a, U: AuthUser + Send + Sync + 'static> FromRequest<'a> for CurrentUser<U> {
+impl<'a, U: Clone + Send + Sync + 'static> FromRequest<'a> for CurrentUser<U> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let state = RequestState::of(req)?;
         Ok(Self(resolve(state).await?))
@@ -103,7 +82,7 @@ impl<U> Deref for LoginRequired<U> {
     }
 }
 
-impl<'a, U: AuthUser + Send + Sync + 'static> FromRequest<'a> for LoginRequired<U> {
+impl<'a, U: Clone + Send + Sync + 'static> FromRequest<'a> for LoginRequired<U> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let state = RequestState::of(req)?;
         match resolve(state).await? {
@@ -142,7 +121,7 @@ impl<U> Deref for ApiUser<U> {
     }
 }
 
-impl<'a, U: AuthUser + Send + Sync + 'static> FromRequest<'a> for ApiUser<U> {
+impl<'a, U: Clone + Send + Sync + 'static> FromRequest<'a> for ApiUser<U> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let state = RequestState::of(req)?;
         resolve(state)

@@ -1,6 +1,7 @@
 //! [`RedisStore`]: the [`SessionStore`] on Redis, and its [`Builder`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -69,6 +70,29 @@ return 1
 /// this size.
 const PRUNE_ABOVE: usize = 16;
 
+/// Cycle a session key in one step: KEYS[1] the old record, KEYS[2] the new,
+/// KEYS[3] the new record's user's set (if any); ARGV[1] the record JSON,
+/// ARGV[2] its expiry (Unix ms), ARGV[3] the old key, ARGV[4] the new key,
+/// ARGV[5] the prefix of users' sets. Returns 0 when
+/// the old record is gone (a logout won: nothing is written), -1 when the new
+/// key is taken, 1 when moved.
+const CYCLE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
+local old_user = user_of(redis.pcall('GET', KEYS[1]))
+redis.call('DEL', KEYS[1])
+if old_user then redis.call('SREM', ARGV[5] .. old_user, ARGV[3]) end
+if #KEYS > 2 then
+  redis.call('SADD', KEYS[3], ARGV[4])
+  local pttl = redis.call('PTTL', KEYS[3])
+  local t = redis.call('TIME')
+  if pttl < 0 or tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + pttl < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[3], ARGV[2])
+  end
+end
+return 1
+";
+
 /// Deletes a record and removes its key from its user's set (the user is read
 /// from the record itself). Returns 1 if a record was deleted.
 ///
@@ -113,6 +137,7 @@ pub struct RedisStore {
     save: Script,
     delete: Script,
     delete_user: Script,
+    cycle: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -263,6 +288,7 @@ impl Builder {
             save: Script::new(&SAVE.replace("PRUNE_ABOVE", &PRUNE_ABOVE.to_string())),
             delete: Script::new(&format!("{USER_OF}{DELETE}")),
             delete_user: Script::new(&format!("{USER_OF}{DELETE_USER}")),
+            cycle: Script::new(&format!("{USER_OF}{CYCLE}")),
         })
     }
 
@@ -373,7 +399,7 @@ impl SessionStore for RedisStore {
         &self,
         key: &SessionKey,
         now: OffsetDateTime,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Arc<Record>>, StoreError> {
         let mut conn = self.conn.clone();
         let bytes: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.record_key(key))
@@ -393,13 +419,13 @@ impl SessionStore for RedisStore {
         let record = Record::from_json(&bytes)?;
         // Redis expires the key itself; this only covers a clock difference
         // between this host and Redis.
-        Ok((!record.is_expired(now)).then_some(record))
+        Ok((!record.is_expired(now)).then(|| Arc::new(record)))
     }
 
     async fn save(
         &self,
         key: &SessionKey,
-        record: &Record,
+        record: &Arc<Record>,
         mode: SaveMode,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
@@ -443,8 +469,50 @@ impl SessionStore for RedisStore {
         Ok(written == 1)
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.delete_record(key).await.map(drop)
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.delete_record(key).await
+    }
+
+    /// One script: the new record is written only if the old one exists,
+    /// and the old one is deleted in the same step, so a logout that wins the
+    /// race stays a logout.
+    async fn cycle(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        record: &Arc<Record>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if record.is_expired(now) {
+            // Never written (as in `save`): the session ends.
+            self.delete_record(old).await?;
+            return Ok(false);
+        }
+        let mut invocation = self.cycle.prepare_invoke();
+        invocation
+            .key(self.record_key(old))
+            .key(self.record_key(new));
+        if let Some(user) = record.user_id() {
+            invocation.key(self.user_set_key(user));
+        }
+        invocation
+            .arg(record.to_json())
+            .arg(unix_ms(record.expires)?)
+            .arg(old.expose())
+            .arg(new.expose())
+            .arg(&self.user_prefix);
+        let mut conn = self.conn.clone();
+        let moved: i64 = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        match moved {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(StoreError::Other(
+                "the new session key is taken (about 2^-165 odds)".into(),
+            )),
+        }
     }
 
     async fn delete_user_sessions(

@@ -3,6 +3,7 @@
 
 use std::net::TcpStream;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use session_jwt_core::time::{Duration, OffsetDateTime};
@@ -14,11 +15,11 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
 }
 
-fn record(expires: OffsetDateTime) -> Record {
+fn record(expires: OffsetDateTime) -> Arc<Record> {
     let mut items = serde_json::Map::new();
     items.insert("_auth_user_id".into(), "1".into());
     items.insert("test".into(), "This value should be present".into());
-    Record { items, expires }
+    Arc::new(Record { items, expires })
 }
 
 fn store(redis: &RedisServer) -> RedisStore {
@@ -34,7 +35,7 @@ fn accepts(port: u16) -> bool {
 
 /// Loads until the store answers again (it reconnects by itself); how long
 /// that took.
-async fn wait_recovered(store: &RedisStore, key: &SessionKey, now: OffsetDateTime) -> Record {
+async fn wait_recovered(store: &RedisStore, key: &SessionKey, now: OffsetDateTime) -> Arc<Record> {
     let start = Instant::now();
     loop {
         match store.load(key, now).await {

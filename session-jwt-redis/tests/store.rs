@@ -35,14 +35,14 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
 }
 
-fn record(user: Option<&str>, expires: OffsetDateTime) -> Record {
+fn record(user: Option<&str>, expires: OffsetDateTime) -> Arc<Record> {
     let mut items = Map::new();
     if let Some(u) = user {
         items.insert(USER_ID.into(), u.into());
     }
     items.insert("test".into(), "This value should be present".into());
     items.insert("n".into(), json!({"a": [1, 2.5, null, true], "é": "ü"}));
-    Record { items, expires }
+    Arc::new(Record { items, expires })
 }
 
 fn raw_key(key: &SessionKey) -> String {
@@ -77,7 +77,7 @@ async fn save_load_delete_round_trip_in_the_core_format() {
 
     // Stored as the core's JSON, under PREFIX + key, expiring at `expires`.
     let raw: Vec<u8> = redis.query(&["GET", &raw_key(&key)]).unwrap();
-    assert_eq!(Record::from_json(&raw).unwrap(), rec);
+    assert_eq!(Record::from_json(&raw).unwrap(), *rec);
     assert_eq!(
         serde_json::from_slice::<Value>(&raw).unwrap(),
         serde_json::from_slice::<Value>(&rec.to_json()).unwrap()
@@ -87,7 +87,9 @@ async fn save_load_delete_round_trip_in_the_core_format() {
 
     // An update replaces the content and the expiry.
     let mut changed = record(Some("1"), now + Duration::hours(2));
-    changed.items.insert("x".into(), "y".into());
+    Arc::make_mut(&mut changed)
+        .items
+        .insert("x".into(), "y".into());
     assert!(
         store
             .save(&key, &changed, SaveMode::Update, now)
@@ -448,7 +450,7 @@ async fn concurrent_writers_to_different_keys() {
                 let user = format!("{}", i % 5);
                 let mut rec = record(Some(&user), exp);
                 assert!(store.save(&key, &rec, SaveMode::Create, now).await?);
-                rec.items.insert("i".into(), i.into());
+                Arc::make_mut(&mut rec).items.insert("i".into(), i.into());
                 assert!(store.save(&key, &rec, SaveMode::Update, now).await?);
                 assert_eq!(store.load(&key, now).await?, Some(rec));
                 Ok::<_, StoreError>(key)
@@ -468,6 +470,104 @@ async fn concurrent_writers_to_different_keys() {
     }
     for k in &keys {
         assert!(store.load(k, now).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn cycle_moves_a_record_and_its_user_index_in_one_step() {
+    let redis = redis_or_skip!("cycle_moves_a_record_and_its_user_index_in_one_step");
+    let store = store(&redis).await;
+    let now = now();
+    let exp = now + Duration::hours(1);
+    let (old, new) = (SessionKey::generate(), SessionKey::generate());
+    // An anonymous session logs in: the new record carries the user.
+    assert!(
+        store
+            .save(&old, &record(None, exp), SaveMode::Create, now)
+            .await
+            .unwrap()
+    );
+    let logged_in = record(Some("7"), exp);
+    assert!(store.cycle(&old, &new, &logged_in, now).await.unwrap());
+    assert!(!exists(&redis, &raw_key(&old)));
+    assert_eq!(
+        store.load(&new, now).await.unwrap(),
+        Some(logged_in.clone())
+    );
+    assert_eq!(members(&redis, &store.user_set_key("7")), [new.expose()]);
+    let ttl: i64 = redis.query(&["PTTL", &raw_key(&new)]).unwrap();
+    assert!(
+        ttl > 3_500_000,
+        "the new record keeps the record's expiry: {ttl}"
+    );
+    // A password change cycles again: the user's set follows.
+    let newer = SessionKey::generate();
+    assert!(store.cycle(&new, &newer, &logged_in, now).await.unwrap());
+    assert_eq!(members(&redis, &store.user_set_key("7")), [newer.expose()]);
+    // The old key gone (a logout won): nothing is written.
+    let ghost = SessionKey::generate();
+    assert!(!store.cycle(&old, &ghost, &logged_in, now).await.unwrap());
+    assert!(!exists(&redis, &raw_key(&ghost)));
+    // A taken new key is an error, and the old record stays.
+    assert!(matches!(
+        store.cycle(&newer, &newer, &logged_in, now).await,
+        Err(StoreError::Other(_))
+    ));
+    assert!(exists(&redis, &raw_key(&newer)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cycle_racing_a_logout_never_resurrects_the_session() {
+    // 50 races at once, each a login (cycle) against a logout (delete) of
+    // the same session: exactly one wins each. A logout that deleted the old
+    // record leaves no new one; a login that moved it leaves the logout
+    // nothing to delete.
+    let redis = redis_or_skip!("a_cycle_racing_a_logout_never_resurrects_the_session");
+    let store = Arc::new(store(&redis).await);
+    let now = now();
+    let exp = now + Duration::hours(1);
+    let mut races = Vec::new();
+    for i in 0..50 {
+        let (old, new) = (SessionKey::generate(), SessionKey::generate());
+        let user = format!("{}", i % 5);
+        assert!(
+            store
+                .save(&old, &record(Some(&user), exp), SaveMode::Create, now)
+                .await
+                .unwrap()
+        );
+        let rec = record(Some(&user), exp);
+        let (s1, s2) = (Arc::clone(&store), Arc::clone(&store));
+        let (o1, o2, n1) = (old.clone(), old.clone(), new.clone());
+        let login = tokio::spawn(async move { s1.cycle(&o1, &n1, &rec, now).await.unwrap() });
+        let logout = tokio::spawn(async move { s2.delete(&o2).await.unwrap() });
+        races.push((old, new, login, logout));
+    }
+    let (mut logins, mut logouts) = (0, 0);
+    for (old, new, login, logout) in races {
+        let (moved, deleted) = (login.await.unwrap(), logout.await.unwrap());
+        let new_exists = store.load(&new, now).await.unwrap().is_some();
+        assert_ne!(moved, deleted, "exactly one of login and logout wins");
+        assert_eq!(
+            moved, new_exists,
+            "a new record exists only if the login won"
+        );
+        assert!(store.load(&old, now).await.unwrap().is_none());
+        if moved {
+            logins += 1;
+        } else {
+            logouts += 1;
+        }
+    }
+    assert_eq!(logins + logouts, 50);
+    // The users' sets list exactly the sessions that exist.
+    for u in 0..5 {
+        for member in members(&redis, &store.user_set_key(&u.to_string())) {
+            assert!(
+                exists(&redis, &format!("{PREFIX}{member}")),
+                "stale member {member}"
+            );
+        }
     }
 }
 

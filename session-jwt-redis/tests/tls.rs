@@ -69,10 +69,10 @@ async fn rediss_round_trip_with_a_private_root() {
     let k = SessionKey::generate();
     let mut items = serde_json::Map::new();
     items.insert("_auth_user_id".into(), "1".into());
-    let rec = Record {
+    let rec = std::sync::Arc::new(Record {
         items,
         expires: now + Duration::hours(1),
-    };
+    });
     assert!(store.save(&k, &rec, SaveMode::Create, now).await.unwrap());
     assert_eq!(store.load(&k, now).await.unwrap(), Some(rec));
     assert_eq!(store.delete_user_sessions("1", None, now).await.unwrap(), 1);
