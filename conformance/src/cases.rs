@@ -1081,6 +1081,127 @@ pub fn several_session_cookies(adapter: &str) {
     assert_eq!(me(&format!("{jane}; {john}")).status, 302);
 }
 
+/// More session cookies than the cap (3): anonymous, whichever is valid.
+pub fn more_than_three_session_cookies_are_anonymous(adapter: &str) {
+    let app = App::start(adapter, &[]);
+    let john = app.login("john", "password", None);
+    let me = |cookie: &str| app.get("/me", Some(cookie));
+    assert_eq!(
+        me(&format!("{john}; {john}; {john}")).status,
+        200,
+        "three of the name are considered"
+    );
+    let four = format!("{john}; sessionid=a; sessionid=b; sessionid=c");
+    assert_eq!(me(&four).status, 302, "four: anonymous");
+    assert_eq!(me(&[john.as_str(); 9].join("; ")).status, 302, "nine: anonymous");
+    assert_eq!(app.get("/claims", Some(&four)).json(), json!({}));
+    // Split over several Cookie headers, the same count.
+    let mut headers = HeaderMap::new();
+    for _ in 0..4 {
+        headers.append("cookie", HeaderValue::from_str(&john).unwrap());
+    }
+    let r = app.get_raw("/me", headers).expect("an answer");
+    assert_eq!(r.status, 302, "four over four headers: anonymous");
+}
+
+/// After a password change, the user's other sessions get no new token of
+/// any kind: not from the sliding refresh, not from a write, not from
+/// /claims. They get the removal cookie, and `{}` from /claims.
+pub fn password_change_stops_other_sessions_from_getting_tokens(adapter: &str) {
+    // A 60 s token: past half its life after 31 s, without waiting, by
+    // minting an older token for the same session with the same key.
+    let app = App::start(adapter, &[("SESSION_JWT_EXPIRES", "60")]);
+    let here = app.login("john", "password", None);
+    let there = app.login("john", "password", None);
+    let (_, payload) = parts(&there);
+    let sk = SessionKey::parse(payload["sk"].as_str().unwrap()).unwrap();
+    let mut claims = payload.clone();
+    for reserved in ["sk", "iat", "exp"] {
+        claims.remove(reserved);
+    }
+    let settings = TokenSettings {
+        expires: 60,
+        ..TokenSettings::default()
+    };
+    let aged = format!(
+        "sessionid={}",
+        TokenCodec::new(KeyRing::new(Key::hmac(SECRET).unwrap()).unwrap(), fields(), settings)
+            .unwrap()
+            .encode(&sk, &claims, OffsetDateTime::now_utc() - Duration::seconds(40), None)
+            .unwrap()
+    );
+    // Before the change, the aged token is refreshed: the mechanism works.
+    let refreshed = app.get("/claims", Some(&aged));
+    assert_eq!(refreshed.json()["u"], "john");
+    assert!(refreshed.cookie(COOKIE).is_some(), "40 s into 60 s: a refresh");
+
+    let r = app.post(
+        "/password",
+        &[("old", "password"), ("new", "n3w")],
+        Some(&here),
+    );
+    assert_eq!(r.status, 200);
+    let r = app.get("/claims", Some(&aged));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({}), "claims of a logged-out session");
+    assert!(r.removes_cookie(COOKIE), "the removal cookie: {:?}", r.set_cookies());
+    // The session is gone for good: a write afterwards starts an anonymous
+    // session, never one with john's claims.
+    let w = app.post("/set", &[("k", "v")], Some(&aged));
+    assert_eq!(w.status, 200);
+    if let Some(c) = w.cookie(COOKIE) {
+        let (_, p) = parts(&c);
+        assert!(p.get("u").is_none() && p.get("id").is_none(), "{p:?}");
+        assert_ne!(p["sk"], payload["sk"]);
+    }
+    assert_eq!(app.get("/me", Some(&there)).status, 302);
+}
+
+/// A response that read the session says `Vary: Cookie` (also /claims, which
+/// reads only the token's claims); one that sets a new token says
+/// `Cache-Control: private`.
+pub fn vary_and_cache_control_keep_shared_caches_out(adapter: &str) {
+    let app = App::start(adapter, &[]);
+    let login = app.post(
+        "/login",
+        &[("username", "john"), ("password", "password")],
+        None,
+    );
+    assert_eq!(login.status, 200);
+    assert!(login.cookie(COOKIE).is_some());
+    assert_eq!(login.header("cache-control"), Some("private"), "a new token");
+    let varies = |r: &crate::Reply| {
+        r.headers
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap_or("").to_ascii_lowercase().contains("cookie"))
+    };
+    assert!(varies(&login), "login: Vary: Cookie");
+    let john = login.cookie(COOKIE).unwrap();
+    for path in ["/claims", "/get", "/me"] {
+        let r = app.get(path, Some(&john));
+        assert_eq!(r.status, 200, "{path}");
+        assert!(varies(&r), "{path}: Vary: Cookie");
+        assert!(r.set_cookie(COOKIE).is_none(), "{path}: no new token");
+        assert_ne!(r.header("cache-control"), Some("private"), "{path}: no new token");
+    }
+    // A page that never reads the session does not vary on the cookie.
+    let page = app.get("/login", Some(&john));
+    assert!(!varies(&page), "the login page does not read the session");
+}
+
+/// Request bodies over 64 KiB are refused with 413; nothing is stored.
+pub fn oversized_bodies_are_refused_with_413(adapter: &str) {
+    let app = App::start(adapter, &[]);
+    let big = "v".repeat(70 * 1024);
+    let r = app.post("/set", &[("big", big.as_str())], None);
+    assert_eq!(r.status, 413);
+    assert!(r.set_cookie(COOKIE).is_none());
+    let ok = "v".repeat(32 * 1024);
+    let r = app.post("/set", &[("ok", ok.as_str())], None);
+    assert_eq!(r.status, 200);
+}
+
 // ---------------------------------------------------------- configuration
 
 /// A bad value stops the app at start, naming the variable.
@@ -1098,6 +1219,8 @@ pub fn bad_configuration_stops_at_start_naming_the_variable(adapter: &str) {
             vec![("SESSION_JWT_KEY", "/no/such/key.pem")],
             "SESSION_JWT_KEY",
         ),
+        // A mistyped key path is an error, never signing with its text.
+        (vec![("SESSION_JWT_KEY", "/no/such/file")], "SESSION_JWT_KEY"),
         (vec![("SESSION_JWT_KEY", "short")], "SESSION_JWT_KEY"),
         (vec![("SESSION_JWT_ALG", "ES256")], "SESSION_JWT_ALG"),
         (vec![("SESSION_JWT_ALG", "XX512")], "SESSION_JWT_ALG"),

@@ -1,5 +1,6 @@
 //! The conformance suite: one set of black-box tests, run against the
-//! reference app (`demo` example) of every adapter over real HTTP.
+//! reference app (`demo` example) of every adapter over real HTTP. The
+//! contract they check is `docs/reference-app.md`.
 //!
 //! Each adapter has a test file that expands [`suite!`] with its name:
 //!
@@ -59,6 +60,10 @@ macro_rules! suite {
             bad_cookies_are_anonymous_never_an_error,
             oversized_and_non_utf8_headers_are_never_a_500,
             several_session_cookies,
+            more_than_three_session_cookies_are_anonymous,
+            password_change_stops_other_sessions_from_getting_tokens,
+            vary_and_cache_control_keep_shared_caches_out,
+            oversized_bodies_are_refused_with_413,
             bad_configuration_stops_at_start_naming_the_variable,
             missing_key_warns_and_uses_a_random_secret,
             stops_cleanly_on_sigterm_and_sigint,

@@ -13,9 +13,10 @@ use std::time::Duration;
 use demo_support::{Demo, LoginForm, Reply, User, Users};
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::SizeLimit;
 use poem::web::{Data, Form, Html, Json, Query};
-use poem::{EndpointExt, Response, Route, Server, get, handler, post};
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler, post,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use session_jwt_poem::{LoginRequired, Session, SessionMiddleware, jwks_endpoint};
@@ -103,6 +104,14 @@ fn change_password(
     ))
 }
 
+/// Request bodies over 64 KiB are refused with 413 (Poem's `SizeLimit`
+/// would also refuse every body without a `Content-Length`).
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let body = req.take_body().into_bytes_limit(demo_support::MAX_BODY as usize).await?;
+    req.set_body(body);
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
 async fn run() -> Result<(), String> {
     let Demo {
         engine,
@@ -125,7 +134,7 @@ async fn run() -> Result<(), String> {
         .at("/password", post(change_password))
         .at("/.well-known/jwks.json", get(jwks_endpoint(&engine)))
         .with(sessions)
-        .with(SizeLimit::new(demo_support::MAX_BODY as usize))
+        .around(limit_body)
         .data(users);
 
     let acceptor = TcpListener::bind(("127.0.0.1", port))
