@@ -897,7 +897,7 @@ fn public_pem_to_jwk(pem: &[u8]) -> Result<Jwk, ConfigError> {
 }
 
 /// Whether a key setting's value is meant as a file path rather than secret
-/// text: it contains `/` (or `\\`), or ends with a key file's extension
+/// text: it is not PEM text, and it contains `/` (or `\\`), or ends with a key file's extension
 /// (`.pem`, `.key`, `.der`, `.json`, `.jwk`, `.jwks`, `.secret`, `.pub`). Such
 /// a value that names no file is an error, never a secret: a mistyped key
 /// path must stop the app at start, not sign with the path's text. One rule
@@ -906,6 +906,9 @@ fn public_pem_to_jwk(pem: &[u8]) -> Result<Jwk, ConfigError> {
 /// base64url or hex text, or a file.
 #[must_use]
 pub fn looks_like_path(value: &str) -> bool {
+    if value.trim_start().starts_with("-----BEGIN") {
+        return false; // PEM text
+    }
     value.contains(['/', '\\'])
         || [
             ".pem", ".key", ".der", ".json", ".jwk", ".jwks", ".secret", ".pub",
