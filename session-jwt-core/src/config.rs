@@ -82,6 +82,12 @@ pub struct LimitSettings {
     /// 3. A request with more is anonymous, and none of them is verified;
     /// no request costs more signature checks than this.
     pub max_session_cookies: usize,
+    /// The verified-token cache, in bytes: 4 MiB; `0` turns it off. A
+    /// cookie string verified once is not verified again (its `exp`/`nbf`
+    /// are checked on every hit; the session is still loaded from the store).
+    pub token_cache_bytes: usize,
+    /// The most tokens the cache holds: 10000; `0` turns it off.
+    pub token_cache_entries: usize,
 }
 
 impl Default for LimitSettings {
@@ -89,6 +95,8 @@ impl Default for LimitSettings {
         Self {
             max_record_size: 64 * 1024,
             max_session_cookies: 3,
+            token_cache_bytes: 4 * 1024 * 1024,
+            token_cache_entries: 10_000,
         }
     }
 }
@@ -397,6 +405,14 @@ impl Builder {
     /// The largest session, as the JSON of its items (64 KiB by default).
     pub fn with_max_record_size(mut self, bytes: usize) -> Self {
         self.settings.limits.max_record_size = bytes;
+        self
+    }
+
+    /// The verified-token cache's bounds (4 MiB, 10000 tokens by default);
+    /// `(0, 0)` turns it off.
+    pub fn with_token_cache(mut self, bytes: usize, entries: usize) -> Self {
+        self.settings.limits.token_cache_bytes = bytes;
+        self.settings.limits.token_cache_entries = entries;
         self
     }
 

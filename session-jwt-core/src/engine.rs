@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{DynUserLoader, UserLoader};
+use crate::cache::TokenCache;
 use crate::config::{Builder, CookieSettings, LimitSettings, SameSite};
 use crate::error::{StoreError, TokenError};
 use crate::fields::Provider;
@@ -62,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) auth_secret: Option<crate::key::Secret>,
     /// The app's users ([`SessionJwt::with_user_loader`]).
     pub(crate) users: Option<Arc<dyn DynUserLoader>>,
+    /// Verified tokens, unless turned off.
+    pub(crate) cache: Option<Arc<TokenCache>>,
 }
 
 impl fmt::Debug for Shared {
@@ -73,6 +76,7 @@ impl fmt::Debug for Shared {
             .field("provider", &self.provider)
             .field("auth_secret", &self.auth_secret)
             .field("users", &self.users.as_ref().map(|u| u.user_type().1))
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -107,9 +111,9 @@ impl Incoming {
         self.cookie_present
     }
 
-    /// How many signatures were checked to read the cookies: at most the
-    /// configured cap on session cookies, and none when a request carries
-    /// more cookies than that.
+    /// How many distinct cookie values were checked (by signature, or found
+    /// in the verified-token cache): at most the configured cap on session
+    /// cookies, and none when a request carries more cookies than that.
     #[must_use]
     pub fn signature_checks(&self) -> usize {
         self.signature_checks
@@ -336,6 +340,7 @@ impl SessionJwt {
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
+                cache: TokenCache::new(&limits).map(Arc::new),
                 codec,
                 cookie,
                 limits,
@@ -424,7 +429,9 @@ impl SessionJwt {
         let cap = self.shared.limits.max_session_cookies;
         // Counted before any cryptography: a request cannot buy more than
         // `cap` signature checks, and identical values are checked once.
-        let mut values: Vec<&str> = Vec::new();
+        // On the stack: the cap is at most 16.
+        let mut values: [&str; 16] = [""; 16];
+        let mut distinct = 0;
         let mut count = 0;
         for value in cookie_values(headers, name) {
             count += 1;
@@ -439,15 +446,17 @@ impl SessionJwt {
                     signature_checks: 0,
                 };
             }
-            if !values.contains(&value) {
-                values.push(value);
+            if !values[..distinct].contains(&value) {
+                values[distinct] = value;
+                distinct += 1;
             }
         }
+        let values = &values[..distinct];
         let present = count > 0;
-        let mut chosen: Option<VerifiedClaims> = None;
+        let mut chosen: Option<Arc<VerifiedClaims>> = None;
         let mut conflict = false;
-        for value in &values {
-            match self.shared.codec.verify(value, now) {
+        for value in values {
+            match self.verify(value, now) {
                 Ok(claims) => match &chosen {
                     Some(c) if c.session_key() != claims.session_key() => conflict = true,
                     Some(c) if c.issued_at() >= claims.issued_at() => {}
@@ -464,9 +473,17 @@ impl SessionJwt {
             chosen = None;
         }
         Incoming {
-            token: chosen.map(Arc::new),
+            token: chosen,
             cookie_present: present,
             signature_checks: values.len(),
+        }
+    }
+
+    /// A session cookie's token: from the verified-token cache, or checked.
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Arc<VerifiedClaims>, TokenError> {
+        match &self.shared.cache {
+            Some(cache) => cache.verify(&self.shared.codec, token, now),
+            None => self.shared.codec.verify(token, now).map(Arc::new),
         }
     }
 

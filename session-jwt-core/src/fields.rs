@@ -194,10 +194,10 @@ impl Fields {
     /// `verify_jwt` keeps both).
     pub fn expand(&self, claims: &mut Map<String, Value>) {
         for f in &self.fields {
-            if f.long != f.short {
-                if let Some(v) = claims.get(&f.short).cloned() {
-                    claims.insert(f.long.clone(), v);
-                }
+            if f.long != f.short
+                && let Some(v) = claims.get(&f.short).cloned()
+            {
+                claims.insert(f.long.clone(), v);
             }
         }
     }

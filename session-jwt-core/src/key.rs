@@ -245,46 +245,126 @@ enum Material {
 }
 
 enum Verifier {
-    /// HMAC: recomputed here and compared in constant time.
-    Hmac,
+    /// HMAC, keyed once: the keyed state is cloned per message, recomputed
+    /// and compared in constant time.
+    Hmac(Box<PreKeyed>),
+    /// RSA (2048 bits and more), ECDSA and Ed25519 on aws-lc, with the public
+    /// key parsed once.
+    Native(aws_lc_rs::signature::ParsedPublicKey),
+    /// What aws-lc refuses (RSA keys under 2048 bits): josekit.
     Jose(Box<dyn JwsVerifier>),
+}
+
+/// An HMAC key schedule computed once (the inner and outer pads hashed).
+#[derive(Clone)]
+pub(crate) enum PreKeyed {
+    S256(hmac::Hmac<sha2::Sha256>),
+    S384(hmac::Hmac<sha2::Sha384>),
+    S512(hmac::Hmac<sha2::Sha512>),
+}
+
+impl PreKeyed {
+    pub(crate) fn new(alg: Algorithm, secret: &[u8]) -> Self {
+        use hmac::Mac;
+        let err = "HMAC takes keys of any length";
+        match alg {
+            Algorithm::HS384 => Self::S384(hmac::Hmac::new_from_slice(secret).expect(err)),
+            Algorithm::HS512 => Self::S512(hmac::Hmac::new_from_slice(secret).expect(err)),
+            _ => Self::S256(hmac::Hmac::new_from_slice(secret).expect(err)),
+        }
+    }
+
+    pub(crate) fn tag(&self, message: &[u8]) -> Vec<u8> {
+        use hmac::Mac;
+        macro_rules! tag {
+            ($mac:expr) => {{
+                let mut mac = $mac.clone();
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }};
+        }
+        match self {
+            Self::S256(m) => tag!(m),
+            Self::S384(m) => tag!(m),
+            Self::S512(m) => tag!(m),
+        }
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        use hmac::Mac;
+        macro_rules! check {
+            ($mac:expr) => {{
+                let mut mac = $mac.clone();
+                mac.update(message);
+                mac.verify_slice(signature).is_ok()
+            }};
+        }
+        match self {
+            Self::S256(m) => check!(m),
+            Self::S384(m) => check!(m),
+            Self::S512(m) => check!(m),
+        }
+    }
+}
+
+/// The aws-lc verifier of `alg` for a public JWK; `None` where aws-lc
+/// refuses the key (RSA under 2048 bits), which then goes to josekit.
+fn native_verifier(alg: Algorithm, jwk: &Jwk) -> Option<aws_lc_rs::signature::ParsedPublicKey> {
+    use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+    let member = |name: &str| b64(jwk.parameter(name));
+    let (algorithm, bytes): (&'static dyn VerificationAlgorithm, Vec<u8>) = match alg {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => {
+            let n = openssl::bn::BigNum::from_slice(&member("n")?).ok()?;
+            let e = openssl::bn::BigNum::from_slice(&member("e")?).ok()?;
+            let der = openssl::rsa::Rsa::from_public_components(n, e)
+                .ok()?
+                .public_key_to_der_pkcs1()
+                .ok()?;
+            let algorithm: &'static dyn VerificationAlgorithm = match alg {
+                Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+                _ => &sig::RSA_PSS_2048_8192_SHA512,
+            };
+            (algorithm, der)
+        }
+        Algorithm::ES256 | Algorithm::ES384 => {
+            let size = if alg == Algorithm::ES256 { 32 } else { 48 };
+            let (x, y) = (member("x")?, member("y")?);
+            if x.len() > size || y.len() > size {
+                return None;
+            }
+            // The uncompressed point: 04 || x || y, each padded to the size.
+            let mut point = vec![4u8];
+            for c in [x, y] {
+                point.extend(std::iter::repeat_n(0, size - c.len()));
+                point.extend(c);
+            }
+            let algorithm: &'static dyn VerificationAlgorithm = if alg == Algorithm::ES256 {
+                &sig::ECDSA_P256_SHA256_FIXED
+            } else {
+                &sig::ECDSA_P384_SHA384_FIXED
+            };
+            (algorithm, point)
+        }
+        Algorithm::EdDSA => (&sig::ED25519, member("x")?),
+        _ => return None,
+    };
+    ParsedPublicKey::new(algorithm, bytes).ok()
 }
 
 /// HMAC with RustCrypto's `hmac`: josekit's HMAC goes through an OpenSSL EVP
 /// context made on every call (about 10 µs) and compares signatures with
 /// `!=`; `Mac::verify_slice` compares in constant time.
 pub(crate) fn hmac_tag(alg: Algorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
-    use hmac::{Hmac, Mac};
-    macro_rules! tag {
-        ($digest:ty) => {{
-            let mut mac =
-                Hmac::<$digest>::new_from_slice(secret).expect("HMAC takes keys of any length");
-            mac.update(message);
-            mac.finalize().into_bytes().to_vec()
-        }};
-    }
-    match alg {
-        Algorithm::HS384 => tag!(sha2::Sha384),
-        Algorithm::HS512 => tag!(sha2::Sha512),
-        _ => tag!(sha2::Sha256),
-    }
-}
-
-fn hmac_verify(alg: Algorithm, secret: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    use hmac::{Hmac, Mac};
-    macro_rules! check {
-        ($digest:ty) => {{
-            let mut mac =
-                Hmac::<$digest>::new_from_slice(secret).expect("HMAC takes keys of any length");
-            mac.update(message);
-            mac.verify_slice(signature).is_ok()
-        }};
-    }
-    match alg {
-        Algorithm::HS384 => check!(sha2::Sha384),
-        Algorithm::HS512 => check!(sha2::Sha512),
-        _ => check!(sha2::Sha256),
-    }
+    PreKeyed::new(alg, secret).tag(message)
 }
 
 /// One key: its algorithm, its `kid`, and a signer (unless it is a public
@@ -301,9 +381,12 @@ struct KeyInner {
     kind: KeyKind,
     kid: Option<String>,
     material: Material,
-    /// The asymmetric signer (HMAC keys sign with [`hmac_tag`]).
+    /// The asymmetric signer (HMAC keys sign with their [`PreKeyed`]).
     signer: Option<Box<dyn JwsSigner>>,
     verifier: Verifier,
+    /// The token header this key issues, base64url-encoded: a token whose
+    /// first part is exactly this needs no header parsing.
+    header: String,
     /// Whether an HMAC secret shorter than the hash was allowed.
     allow_short: bool,
 }
@@ -504,17 +587,18 @@ impl Key {
                         ),
                     ));
                 }
-                (None, Verifier::Hmac)
+                (
+                    None,
+                    Verifier::Hmac(Box::new(PreKeyed::new(alg, secret.expose()))),
+                )
             }
             Material::Private { private, public } => (
                 Some(signer_from_jwk(alg, private).map_err(err)?),
-                Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?),
+                public_verifier(alg, public).map_err(err)?,
             ),
-            Material::Public(public) => (
-                None,
-                Verifier::Jose(verifier_from_jwk(alg, public).map_err(err)?),
-            ),
+            Material::Public(public) => (None, public_verifier(alg, public).map_err(err)?),
         };
+        let header = encoded_header(alg, kid.as_deref());
         Ok(Self {
             inner: Arc::new(KeyInner {
                 alg,
@@ -523,9 +607,15 @@ impl Key {
                 material,
                 signer,
                 verifier,
+                header,
                 allow_short,
             }),
         })
+    }
+
+    /// The token header this key issues, base64url-encoded.
+    pub(crate) fn encoded_header(&self) -> &str {
+        &self.inner.header
     }
 
     /// The same key for another algorithm of its family (HS384 for a secret,
@@ -549,6 +639,7 @@ impl Key {
     pub fn with_kid(self, kid: Option<String>) -> Self {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
+                inner.header = encoded_header(inner.alg, kid.as_deref());
                 inner.kid = kid;
                 Self {
                     inner: Arc::new(inner),
@@ -707,8 +798,8 @@ impl Key {
 
     /// Signs `message` (the JWS signing input).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
-        if let Material::Secret(secret) = &self.inner.material {
-            return Ok(hmac_tag(self.inner.alg, secret.expose(), message));
+        if let Verifier::Hmac(mac) = &self.inner.verifier {
+            return Ok(mac.tag(message));
         }
         let signer = self.inner.signer.as_ref().ok_or(TokenError::NoSigningKey)?;
         let signature = signer
@@ -720,12 +811,8 @@ impl Key {
     /// Verifies `signature` over `message`.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.inner.verifier {
-            Verifier::Hmac => match &self.inner.material {
-                Material::Secret(secret) => {
-                    hmac_verify(self.inner.alg, secret.expose(), message, signature)
-                }
-                _ => false,
-            },
+            Verifier::Hmac(mac) => mac.verify(message, signature),
+            Verifier::Native(key) => key.verify_sig(message, signature).is_ok(),
             Verifier::Jose(v) => v.verify(message, signature).is_ok(),
         }
     }
@@ -767,6 +854,26 @@ fn low_s(alg: Algorithm, mut signature: Vec<u8>) -> Result<Vec<u8>, TokenError> 
         signature[len..].copy_from_slice(&bytes);
     }
     Ok(signature)
+}
+
+/// The verifier for a public JWK: aws-lc where it takes the key, else josekit.
+fn public_verifier(alg: Algorithm, public: &Jwk) -> Result<Verifier, josekit::JoseError> {
+    Ok(match native_verifier(alg, public) {
+        Some(key) => Verifier::Native(key),
+        None => Verifier::Jose(verifier_from_jwk(alg, public)?),
+    })
+}
+
+/// The header [`sign`](crate::token) writes for a key: `{"alg", "kid"?,
+/// "typ": "JWT"}` (keys in this order), base64url-encoded.
+fn encoded_header(alg: Algorithm, kid: Option<&str>) -> String {
+    let mut header = Map::new();
+    header.insert("alg".into(), alg.as_str().into());
+    if let Some(kid) = kid {
+        header.insert("kid".into(), kid.into());
+    }
+    header.insert("typ".into(), "JWT".into());
+    URL_SAFE_NO_PAD.encode(Value::Object(header).to_string())
 }
 
 fn hmac_len(alg: Algorithm) -> usize {
@@ -1087,6 +1194,17 @@ impl KeyRing {
         self.keys()
             .enumerate()
             .filter(move |(_, k)| k.algorithm() == alg && (kid.is_none() || k.kid() == kid))
+    }
+
+    /// The keys that issue exactly this encoded header (`alg`, `kid`,
+    /// `typ` as this library writes them).
+    pub(crate) fn by_encoded_header<'a>(
+        &'a self,
+        header: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a Key)> + 'a {
+        self.keys()
+            .enumerate()
+            .filter(move |(_, k)| k.encoded_header() == header)
     }
 
     /// Whether the key at `index` (in [`KeyRing::keys`] order) is the current

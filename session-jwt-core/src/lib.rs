@@ -64,6 +64,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+mod cache;
 pub mod config;
 pub mod engine;
 pub mod env;

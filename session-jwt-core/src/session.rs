@@ -109,10 +109,15 @@ impl SessionKey {
     /// `[A-Za-z0-9_-]`, so that it is safe in any store's key space.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
+        Self::parse_cow(std::borrow::Cow::Borrowed(s))
+    }
+
+    /// [`SessionKey::parse`] of text that may already be owned (no copy then).
+    pub(crate) fn parse_cow(s: std::borrow::Cow<'_, str>) -> Option<Self> {
         let ok = (8..=128).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| Self(s.to_owned()))
+        ok.then(|| Self(s.into_owned()))
     }
 
     /// The key itself, for a store or a token. Never log it.

@@ -6,6 +6,7 @@
 //! themselves are josekit's (HMAC compared in constant time by [`Key`]).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -80,20 +81,31 @@ impl TokenSettings {
 #[derive(Debug, Clone)]
 pub struct TokenCodec {
     keys: KeyRing,
-    fields: Fields,
+    fields: Arc<Fields>,
     settings: TokenSettings,
 }
 
 /// Claims of a token whose signature, algorithm, time and audience checks all
 /// passed. Short names are expanded to long names, keeping both.
 ///
+/// The request path reads only the session key and the registered claims
+/// (parsed into fields as the token is verified); the header and the whole
+/// claim map are parsed from the token's bytes the first time someone asks
+/// for them ([`VerifiedClaims::claims`], [`VerifiedClaims::header`]).
+///
 /// `Debug` shows the claims with the session key redacted.
 #[derive(Clone)]
 #[must_use]
 pub struct VerifiedClaims {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
+    /// Where the header comes from, parsed on first use.
+    header_source: HeaderSource,
+    header: OnceLock<Map<String, Value>>,
+    /// The payload as JSON bytes.
+    payload: Vec<u8>,
+    claims: OnceLock<Map<String, Value>>,
+    fields: Arc<Fields>,
     session_key: SessionKey,
+    registered: Registered,
     current_key: bool,
     algorithm: Algorithm,
     kid: Option<String>,
@@ -101,14 +113,14 @@ pub struct VerifiedClaims {
 
 impl std::fmt::Debug for VerifiedClaims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut claims = self.claims.clone();
+        let mut claims = self.claims().clone();
         for (name, value) in claims.iter_mut() {
             if matches!(value, Value::String(s) if s == self.session_key.expose()) {
                 *value = Value::String(format!("[REDACTED {name}]"));
             }
         }
         f.debug_struct("VerifiedClaims")
-            .field("header", &self.header)
+            .field("header", self.header())
             .field("claims", &claims)
             .field("current_key", &self.current_key)
             .finish_non_exhaustive()
@@ -124,19 +136,34 @@ impl VerifiedClaims {
     /// All claims, short and long names; includes the session field.
     #[must_use]
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| {
+            // Parsed once already, when it was verified: an object.
+            let mut claims = insecure::parse_object(&self.payload, "payload").unwrap_or_default();
+            self.fields.expand(&mut claims);
+            claims
+        })
     }
 
     /// One claim, by short or long name.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
+        self.claims().get(name)
     }
 
     /// The protected header.
     #[must_use]
     pub fn header(&self) -> &Map<String, Value> {
-        &self.header
+        self.header.get_or_init(|| {
+            let json = match &self.header_source {
+                HeaderSource::Json(json) => std::borrow::Cow::Borrowed(&json[..]),
+                HeaderSource::Issued(key) => std::borrow::Cow::Owned(
+                    URL_SAFE_NO_PAD
+                        .decode(key.encoded_header())
+                        .unwrap_or_default(),
+                ),
+            };
+            insecure::parse_object(&json, "header").unwrap_or_default()
+        })
     }
 
     /// The algorithm that verified it (from the configuration; the header
@@ -155,13 +182,13 @@ impl VerifiedClaims {
     /// `iat`, if present.
     #[must_use]
     pub fn issued_at(&self) -> Option<OffsetDateTime> {
-        timestamp(self.claims.get("iat"))
+        timestamp(self.registered.iat)
     }
 
     /// `exp`, if present.
     #[must_use]
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
-        timestamp(self.claims.get("exp"))
+        timestamp(self.registered.exp)
     }
 
     /// Whether the ring's current signing key signed it (if not, it was an
@@ -180,11 +207,260 @@ impl VerifiedClaims {
             _ => false,
         }
     }
+
+    /// Whether the time claims still hold at `now` (for a token verified
+    /// earlier: a cache hit).
+    pub(crate) fn check_time(&self, now: OffsetDateTime, leeway: u64) -> Result<(), TokenError> {
+        self.registered.check_time(now, leeway)
+    }
+
+    /// Roughly how many bytes this holds (for a cache's bound).
+    pub(crate) fn weight(&self) -> usize {
+        let header = match &self.header_source {
+            HeaderSource::Json(json) => json.len(),
+            HeaderSource::Issued(_) => 0,
+        };
+        header + 2 * self.payload.len() + 256
+    }
 }
 
-fn timestamp(v: Option<&Value>) -> Option<OffsetDateTime> {
-    let secs = v?.as_f64()?;
-    OffsetDateTime::from_unix_timestamp(secs.floor() as i64).ok()
+/// A verified token's header: exactly the one a key of the ring issues (no
+/// copy kept), or the JSON the token carried.
+#[derive(Clone)]
+enum HeaderSource {
+    Issued(Key),
+    Json(Box<[u8]>),
+}
+
+fn timestamp(secs: Option<f64>) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(secs?.floor() as i64).ok()
+}
+
+/// The claims the request path needs, read from the payload into fields
+/// (the rest of the payload is skipped, and parsed into a map only if asked
+/// for).
+#[derive(Debug, Clone, Default)]
+struct Registered {
+    session_key: Option<SessionKey>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+    /// A registered claim that is present but not a number.
+    bad: Option<&'static str>,
+    iss: Option<Value>,
+    aud: Option<Value>,
+}
+
+impl Registered {
+    /// Reads `payload` (a JSON object) in one pass; `session_field` names
+    /// the session key claim.
+    fn parse(payload: &[u8], session_field: &str) -> Result<Self, TokenError> {
+        use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+        struct Seed<'f>(&'f str);
+        impl<'de> DeserializeSeed<'de> for Seed<'_> {
+            type Value = Registered;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Registered, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        impl<'de> Visitor<'de> for Seed<'_> {
+            type Value = Registered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Registered, A::Error> {
+                let mut r = Registered::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let number = |v: MaybeNumber, name| match v.0 {
+                        Some(n) => (Some(n), None),
+                        None => (None, Some(name)),
+                    };
+                    match &*key {
+                        k if k == self.0 => {
+                            r.session_key = map
+                                .next_value::<MaybeStr<'de>>()?
+                                .0
+                                .and_then(SessionKey::parse_cow);
+                        }
+                        "exp" => (r.exp, r.bad) = keep(number(map.next_value()?, "exp"), r.bad),
+                        "nbf" => (r.nbf, r.bad) = keep(number(map.next_value()?, "nbf"), r.bad),
+                        "iat" => (r.iat, r.bad) = keep(number(map.next_value()?, "iat"), r.bad),
+                        "iss" => r.iss = Some(map.next_value()?),
+                        "aud" => r.aud = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(r)
+            }
+            // Anything but an object is refused below as NotAnObject.
+            fn visit_bool<E>(self, _: bool) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_unit<E>(self) -> Result<Registered, E> {
+                Ok(Registered::not_an_object())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Registered, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Registered::not_an_object())
+            }
+        }
+        /// A string (borrowed from the payload where it has no escapes), or
+        /// `None` for a value of any other type.
+        struct MaybeStr<'de>(Option<std::borrow::Cow<'de, str>>);
+        impl<'de> serde::Deserialize<'de> for MaybeStr<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = MaybeStr<'de>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("any JSON value")
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(Some(std::borrow::Cow::Borrowed(v))))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(Some(std::borrow::Cow::Owned(v.to_owned()))))
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(MaybeStr(None))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        Ok(MaybeStr(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        /// A number, or `None` for a value of any other type.
+        struct MaybeNumber(Option<f64>);
+        impl<'de> serde::Deserialize<'de> for MaybeNumber {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = MaybeNumber;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("any JSON value")
+                    }
+                    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(Some(v as f64)))
+                    }
+                    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(Some(v as f64)))
+                    }
+                    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(Some(v)))
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(None))
+                    }
+                    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(None))
+                    }
+                    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                        Ok(MaybeNumber(None))
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(MaybeNumber(None))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        Ok(MaybeNumber(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        /// The first bad claim stays the one reported.
+        fn keep(
+            (value, bad): (Option<f64>, Option<&'static str>),
+            earlier: Option<&'static str>,
+        ) -> (Option<f64>, Option<&'static str>) {
+            (value, earlier.or(bad))
+        }
+
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        let r = Seed(session_field)
+            .deserialize(&mut de)
+            .and_then(|r| de.end().map(|()| r))
+            .map_err(|_| TokenError::Json("payload"))?;
+        if r.bad == Some("not an object") {
+            return Err(TokenError::NotAnObject("payload"));
+        }
+        Ok(r)
+    }
+
+    fn not_an_object() -> Self {
+        Self {
+            bad: Some("not an object"),
+            ..Self::default()
+        }
+    }
+
+    fn check_time(&self, now: OffsetDateTime, leeway: u64) -> Result<(), TokenError> {
+        let now = now.unix_timestamp() as f64;
+        let leeway = leeway as f64;
+        if let Some(bad) = self.bad {
+            return Err(TokenError::BadClaim(bad));
+        }
+        if self.exp.is_some_and(|exp| exp + leeway <= now) {
+            return Err(TokenError::Expired);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        if self.iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        Ok(())
+    }
 }
 
 impl TokenCodec {
@@ -197,7 +473,7 @@ impl TokenCodec {
         settings.check()?;
         Ok(Self {
             keys,
-            fields,
+            fields: Arc::new(fields),
             settings,
         })
     }
@@ -260,6 +536,11 @@ impl TokenCodec {
     /// Verifies `token` at `now`: size, structure, algorithm (from the
     /// configuration, never from the token), `kid`, `crit`, signature, then
     /// `exp`/`nbf`/`iat` (with leeway), `iss`, `aud` and the session key.
+    ///
+    /// A token whose header is exactly the one a key of the ring issues
+    /// skips header parsing (every header check holds for it by
+    /// construction); any other header takes the general path, with every
+    /// rejection unchanged.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<VerifiedClaims, TokenError> {
         if token.len() > self.settings.max_size {
             return Err(TokenError::TooLarge {
@@ -267,8 +548,83 @@ impl TokenCodec {
                 limit: self.settings.max_size,
             });
         }
-        let unverified = insecure::insecure_decode(token)?;
-        let header = unverified.header;
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+
+        // The header: recognised by its bytes, or parsed and checked.
+        let (alg, kid, header_json) = match self.keys.by_encoded_header(h).next() {
+            Some((_, key)) => (key.algorithm(), None, None),
+            None => {
+                let json = b64(h, "header")?;
+                let (alg, kid) = self.check_header(&insecure::parse_object(&json, "header")?)?;
+                (alg, kid, Some(json))
+            }
+        };
+        let payload = b64(p, "payload")?;
+        // HMAC, ECDSA and Ed25519 signatures fit on the stack; RSA's do not.
+        let mut small = [0u8; 96];
+        let large;
+        let signature: &[u8] = if s.len() <= 128 {
+            let out = base64_simd::Out::from_slice(&mut small);
+            &*base64_simd::URL_SAFE_NO_PAD
+                .decode(s.as_bytes(), out)
+                .map_err(|_| TokenError::Base64("signature"))?
+        } else {
+            large = b64(s, "signature")?;
+            &large
+        };
+
+        let verified = match header_json {
+            None => self
+                .keys
+                .by_encoded_header(h)
+                .find(|(_, k)| k.verify(signing_input, signature)),
+            Some(_) => {
+                let mut candidates = self.keys.candidates(alg, kid.as_deref()).peekable();
+                if candidates.peek().is_none() {
+                    return Err(TokenError::UnknownKeyId);
+                }
+                candidates.find(|(_, k)| k.verify(signing_input, signature))
+            }
+        };
+        let (index, verified_by) = verified.ok_or(TokenError::BadSignature)?;
+        let verified_kid = verified_by.kid().map(str::to_owned);
+
+        let mut registered = Registered::parse(&payload, self.fields.session_field())?;
+        self.check_claims(&registered, now)?;
+        let session_key = registered
+            .session_key
+            .take()
+            .ok_or(TokenError::MissingSessionKey)?;
+        let header_source = match header_json {
+            Some(json) => HeaderSource::Json(json.into_boxed_slice()),
+            None => HeaderSource::Issued(verified_by.clone()),
+        };
+        Ok(VerifiedClaims {
+            header_source,
+            header: OnceLock::new(),
+            payload,
+            claims: OnceLock::new(),
+            fields: self.fields.clone(),
+            session_key,
+            registered,
+            current_key: self.keys.is_current(index),
+            algorithm: alg,
+            kid: verified_kid,
+        })
+    }
+
+    /// The general header checks: `alg` (present, not `none`, of the ring's
+    /// family, allowed), no `crit`, `typ` JWT if present, `kid` a string.
+    fn check_header(
+        &self,
+        header: &Map<String, Value>,
+    ) -> Result<(Algorithm, Option<String>), TokenError> {
         let alg = match header.get("alg") {
             Some(Value::String(a)) => a.as_str(),
             _ => return Err(TokenError::MissingAlgorithm),
@@ -302,68 +658,18 @@ impl TokenCodec {
             Some(Value::String(k)) => Some(k.clone()),
             Some(_) => return Err(TokenError::UnknownKeyId),
         };
-        let mut candidates = self.keys.candidates(alg, kid.as_deref()).peekable();
-        if candidates.peek().is_none() {
-            return Err(TokenError::UnknownKeyId);
-        }
-        let (index, verified_by) = candidates
-            .find(|(_, k)| k.verify(unverified.signing_input.as_bytes(), &unverified.signature))
-            .ok_or(TokenError::BadSignature)?;
-        let verified_kid = verified_by.kid().map(str::to_owned);
-        drop(candidates);
-
-        let mut claims = insecure::parse_object(&unverified.payload, "payload")?;
-        self.check_claims(&claims, now)?;
-        let session_key = match claims.get(self.fields.session_field()) {
-            Some(Value::String(sk)) => {
-                SessionKey::parse(sk).ok_or(TokenError::MissingSessionKey)?
-            }
-            _ => return Err(TokenError::MissingSessionKey),
-        };
-        self.fields.expand(&mut claims);
-        Ok(VerifiedClaims {
-            header,
-            claims,
-            session_key,
-            current_key: self.keys.is_current(index),
-            algorithm: alg,
-            kid: verified_kid,
-        })
+        Ok((alg, kid))
     }
 
-    fn check_claims(
-        &self,
-        claims: &Map<String, Value>,
-        now: OffsetDateTime,
-    ) -> Result<(), TokenError> {
-        let now = now.unix_timestamp() as f64;
-        let leeway = self.settings.leeway as f64;
-        let number = |name: &'static str| match claims.get(name) {
-            None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or(TokenError::BadClaim(name)),
-        };
-        if let Some(exp) = number("exp")? {
-            if exp + leeway <= now {
-                return Err(TokenError::Expired);
-            }
-        }
-        if let Some(nbf) = number("nbf")? {
-            if nbf > now + leeway {
-                return Err(TokenError::NotYetValid);
-            }
-        }
-        if let Some(iat) = number("iat")? {
-            if iat > now + leeway {
-                return Err(TokenError::IssuedInFuture);
-            }
-        }
-        if let Some(iss) = &self.settings.issuer {
-            if claims.get("iss").and_then(Value::as_str) != Some(iss) {
-                return Err(TokenError::WrongIssuer);
-            }
+    fn check_claims(&self, claims: &Registered, now: OffsetDateTime) -> Result<(), TokenError> {
+        claims.check_time(now, self.settings.leeway)?;
+        if let Some(iss) = &self.settings.issuer
+            && claims.iss.as_ref().and_then(Value::as_str) != Some(iss)
+        {
+            return Err(TokenError::WrongIssuer);
         }
         if let Some(aud) = &self.settings.audience {
-            let ok = match claims.get("aud") {
+            let ok = match &claims.aud {
                 Some(Value::String(a)) => a == aud,
                 Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(aud)),
                 _ => false,
@@ -376,18 +682,20 @@ impl TokenCodec {
     }
 }
 
+/// Unpadded base64url (RFC 7515), SIMD-accelerated; padding and any
+/// character outside the alphabet are refused.
+fn b64(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(part)
+        .map_err(|_| TokenError::Base64(what))
+}
+
 /// Signs a payload with `key`: header `{"alg", "kid"?, "typ": "JWT"}`.
 pub(crate) fn sign<T: Serialize>(key: &Key, payload: &T) -> Result<String, TokenError> {
-    let mut header: BTreeMap<&str, &str> = BTreeMap::new();
-    header.insert("alg", key.algorithm().as_str());
-    if let Some(kid) = key.kid() {
-        header.insert("kid", kid);
-    }
-    header.insert("typ", "JWT");
-    let header = serde_json::to_vec(&header).expect("a string map serializes");
     let payload = serde_json::to_vec(payload).map_err(|e| TokenError::Signing(e.to_string()))?;
-    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
-    URL_SAFE_NO_PAD.encode_string(header, &mut out);
+    let header = key.encoded_header();
+    let mut out = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+    out.push_str(header);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut out);
     let signature = key.sign(out.as_bytes())?;
