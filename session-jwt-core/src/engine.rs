@@ -211,6 +211,20 @@ impl LazySession {
     }
 }
 
+impl LazySession {
+    /// For a request whose response the adapter cannot add headers to (warp
+    /// answers an unhandled rejection after the session layer): saves
+    /// nothing and sends no cookie, but performs the session's deletions, so
+    /// a logout stays a logout and a stale session found by the user check
+    /// is deleted. As [`LazySession::save_response`] for a 5xx.
+    pub async fn save_deletions<S: SessionStore + ?Sized>(
+        &self,
+        store: &S,
+    ) -> Result<(), StoreError> {
+        self.save_response(store, 500).await.map(drop)
+    }
+}
+
 /// What to do with the cookie. `Debug` shows the cookie's attributes, never
 /// its value (the token is a bearer credential).
 #[derive(Clone, PartialEq)]

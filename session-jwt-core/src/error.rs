@@ -81,6 +81,16 @@ impl ConfigError {
         }
     }
 
+    /// What is wrong, without the setting's name (to put another name in
+    /// front, as an adapter naming its own configuration table does).
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Invalid { reason, .. } | Self::Key { reason, .. } => reason.clone(),
+            Self::Io { path, source, .. } => format!("cannot read {path}: {source}"),
+        }
+    }
+
     /// The same error, attributed to another setting name (for example the
     /// environment variable the value came from).
     #[must_use]

@@ -1,0 +1,2 @@
+//! The conformance suite against the Rocket adapter's reference app.
+conformance::suite!("rocket");
