@@ -1,0 +1,2 @@
+//! The conformance suite against the Warp adapter's reference app.
+conformance::suite!("warp");

@@ -1,0 +1,190 @@
+//! The reference app (`docs/reference-app.md`): the same routes, users and
+//! configuration in every adapter, so one conformance suite drives them all.
+//!
+//!     cargo run -p session-jwt-warp --example demo
+//!
+//! Configuration comes from the environment (`SESSION_JWT_KEY`, `PORT`, ...).
+//! This file is routes and Warp wiring only: the users, fields and store are
+//! `demo-support`'s, and every session, token and cookie rule the library's.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use demo_support::{Demo, LoginForm, Reply, User, Users};
+use serde::Deserialize;
+use session_jwt_warp::{Session, Sessions, jwks};
+use warp::http::StatusCode;
+use warp::http::header::LOCATION;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply as _};
+
+/// A [`Reply`] as a warp response.
+fn respond(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = warp::reply::with_status(reply.body, status).into_response();
+    if let Some(location) = reply.location.and_then(|l| l.parse().ok()) {
+        resp.headers_mut().insert(LOCATION, location);
+    }
+    resp
+}
+
+/// The request's form fields, or `None` when the body is not a form (no
+/// body, another content type): routes answer that themselves, as a failed
+/// login or an empty `/set`. Bodies over `MAX_BODY` are refused with 413.
+fn form() -> impl Filter<Extract = (Option<Vec<(String, String)>>,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(demo_support::MAX_BODY).and(
+        warp::body::form()
+            .map(Some)
+            .or(warp::any().map(|| None))
+            .unify(),
+    )
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    old: Option<String>,
+    new: Option<String>,
+}
+
+fn routes(
+    sessions: &Sessions,
+    users: Users,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    let users = warp::any().map(move || users.clone());
+    let session = sessions.session();
+
+    let login_page = warp::path!("login")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .map(|q: HashMap<String, String>| {
+            warp::reply::html(demo_support::login_page(q.get("next").map(String::as_str)))
+                .into_response()
+        });
+    let login = warp::path!("login")
+        .and(warp::post())
+        .and(session.clone())
+        .and(users.clone())
+        .and(form())
+        .map(
+            |session: Session, users: Users, pairs: Option<Vec<(String, String)>>| {
+                let form = pairs.map(|pairs| {
+                    LoginForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                });
+                respond(demo_support::login(&session, &users, form.as_ref()))
+            },
+        );
+    let logout = warp::path!("logout")
+        .and(warp::post())
+        .and(session.clone())
+        .map(|session: Session| respond(demo_support::logout(&session)));
+    let set = warp::path!("set")
+        .and(warp::post())
+        .and(session.clone())
+        .and(form())
+        .map(|session: Session, pairs: Option<Vec<(String, String)>>| {
+            respond(demo_support::set(&session, pairs.unwrap_or_default()))
+        });
+    let get = warp::path!("get")
+        .and(warp::get())
+        .and(session.clone())
+        .map(|session: Session| warp::reply::json(&demo_support::get(&session)).into_response());
+    let claims = warp::path!("claims")
+        .and(warp::get())
+        .and(session.clone())
+        .map(|session: Session| warp::reply::json(&demo_support::claims(&session)).into_response());
+    let me = warp::path!("me")
+        .and(warp::get())
+        .and(sessions.login_required::<User>())
+        .map(|user: User| warp::reply::json(&demo_support::me(&user)).into_response());
+    let password = warp::path!("password")
+        .and(warp::post())
+        .and(sessions.login_required::<User>())
+        .and(session)
+        .and(users)
+        .and(warp::body::content_length_limit(demo_support::MAX_BODY))
+        .and(
+            warp::body::form()
+                .map(Some)
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .map(
+            |user: User, session: Session, users: Users, form: Option<PasswordForm>| {
+                let (old, new) = form.map_or((None, None), |f| (f.old, f.new));
+                respond(demo_support::change_password(
+                    &session,
+                    &users,
+                    &user,
+                    old.as_deref(),
+                    new.as_deref(),
+                ))
+            },
+        );
+
+    let routes = login_page
+        .or(login)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(set)
+        .unify()
+        .or(get)
+        .unify()
+        .or(claims)
+        .unify()
+        .or(me)
+        .unify()
+        .or(password)
+        .unify()
+        .or(jwks(sessions.engine()))
+        .unify();
+    sessions.wrap(routes)
+}
+
+async fn run() -> Result<(), String> {
+    let Demo {
+        engine,
+        store,
+        users,
+        port,
+    } = Demo::from_env()?;
+    // Before accepting: a signal right after the `listening` line is handled.
+    let shutdown = demo_support::shutdown_signal()?;
+
+    let sessions = Sessions::with_shared_store(engine, store).with_login_url("/login");
+    let app = routes(&sessions, users);
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("PORT: cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let port = listener.local_addr().map_or(port, |a| a.port());
+    demo_support::listening(port)?;
+
+    // Warp waits for open connections after the signal; give them 5 s.
+    let (stopping, stopped) = tokio::sync::oneshot::channel();
+    let server = warp::serve(app)
+        .incoming(listener)
+        .graceful(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        })
+        .run();
+    tokio::select! {
+        () = server => {}
+        () = async {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!("connections still open 5 s after the signal: closed"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    demo_support::init_tracing();
+    demo_support::exit(run().await)
+}

@@ -1,0 +1,108 @@
+//! Where the filters inside [`Sessions::wrap`](crate::Sessions::wrap) find
+//! their request's session.
+//!
+//! Warp gives filters no per-request storage they can write: request
+//! extensions are read-only to filters, and a filter cannot run code around
+//! another filter's future (the `Filter` trait is sealed), so a
+//! `tokio::task_local!` cannot be scoped around the route tree either. What
+//! a task-local would do is done here by hand: the wrapper registers the
+//! request's [`LazySession`] under the task that runs the request, and the
+//! filters look it up under the task they run in, which is the same one
+//! (every filter of a request is polled inside the one future
+//! `warp::serve` or `warp::test` drives).
+//!
+//! `warp::serve` runs each HTTP/1 connection in a task of its own and hyper
+//! serves that connection's requests one after the other; each HTTP/2
+//! stream is a task of its own. So a task runs at most one wrapped request
+//! at a time. Outside a tokio task (`#[tokio::test]`'s body, `block_on`)
+//! the thread stands for the task. If two wrapped requests do run in one
+//! task at once (a test joining two `warp::test` requests, a tree wrapped
+//! twice), the filters refuse with [`Error::Ambiguous`] (500) rather than
+//! guess.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+
+use session_jwt_core::LazySession;
+
+use crate::error::Error;
+
+/// What runs a request: a tokio task, or a thread outside any task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Runner {
+    Task(tokio::task::Id),
+    Thread(ThreadId),
+}
+
+impl Runner {
+    fn current() -> Self {
+        match tokio::task::try_id() {
+            Some(id) => Self::Task(id),
+            None => Self::Thread(std::thread::current().id()),
+        }
+    }
+}
+
+/// The wrapped requests in flight, by what runs them.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    requests: Mutex<HashMap<Runner, Vec<Arc<LazySession>>>>,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Runner, Vec<Arc<LazySession>>>> {
+        self.requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers `lazy` as the session of the request the current task runs,
+    /// until the returned guard is dropped.
+    pub(crate) fn register(self: &Arc<Self>, lazy: Arc<LazySession>) -> Registered {
+        let runner = Runner::current();
+        self.lock().entry(runner).or_default().push(lazy.clone());
+        Registered {
+            in_flight: self.clone(),
+            runner,
+            lazy,
+        }
+    }
+
+    /// The session of the request the current task runs.
+    pub(crate) fn current(&self) -> Result<Arc<LazySession>, Error> {
+        match self.lock().get(&Runner::current()).map(Vec::as_slice) {
+            Some([lazy]) => Ok(lazy.clone()),
+            None | Some([]) => Err(Error::NotWrapped),
+            Some(_) => {
+                tracing::error!("{}", Error::Ambiguous);
+                Err(Error::Ambiguous)
+            }
+        }
+    }
+}
+
+/// A request's registration; dropping it (the request finished, or its
+/// future was dropped) removes it.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    in_flight: Arc<InFlight>,
+    runner: Runner,
+    lazy: Arc<LazySession>,
+}
+
+impl Registered {
+    pub(crate) fn lazy(&self) -> &LazySession {
+        &self.lazy
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut requests = self.in_flight.lock();
+        if let Some(list) = requests.get_mut(&self.runner) {
+            list.retain(|l| !Arc::ptr_eq(l, &self.lazy));
+            if list.is_empty() {
+                requests.remove(&self.runner);
+            }
+        }
+    }
+}
