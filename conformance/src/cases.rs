@@ -1093,7 +1093,11 @@ pub fn more_than_three_session_cookies_are_anonymous(adapter: &str) {
     );
     let four = format!("{john}; sessionid=a; sessionid=b; sessionid=c");
     assert_eq!(me(&four).status, 302, "four: anonymous");
-    assert_eq!(me(&[john.as_str(); 9].join("; ")).status, 302, "nine: anonymous");
+    assert_eq!(
+        me(&[john.as_str(); 9].join("; ")).status,
+        302,
+        "nine: anonymous"
+    );
     assert_eq!(app.get("/claims", Some(&four)).json(), json!({}));
     // Split over several Cookie headers, the same count.
     let mut headers = HeaderMap::new();
@@ -1125,15 +1129,27 @@ pub fn password_change_stops_other_sessions_from_getting_tokens(adapter: &str) {
     };
     let aged = format!(
         "sessionid={}",
-        TokenCodec::new(KeyRing::new(Key::hmac(SECRET).unwrap()).unwrap(), fields(), settings)
-            .unwrap()
-            .encode(&sk, &claims, OffsetDateTime::now_utc() - Duration::seconds(40), None)
-            .unwrap()
+        TokenCodec::new(
+            KeyRing::new(Key::hmac(SECRET).unwrap()).unwrap(),
+            fields(),
+            settings
+        )
+        .unwrap()
+        .encode(
+            &sk,
+            &claims,
+            OffsetDateTime::now_utc() - Duration::seconds(40),
+            None
+        )
+        .unwrap()
     );
     // Before the change, the aged token is refreshed: the mechanism works.
     let refreshed = app.get("/claims", Some(&aged));
     assert_eq!(refreshed.json()["u"], "john");
-    assert!(refreshed.cookie(COOKIE).is_some(), "40 s into 60 s: a refresh");
+    assert!(
+        refreshed.cookie(COOKIE).is_some(),
+        "40 s into 60 s: a refresh"
+    );
 
     let r = app.post(
         "/password",
@@ -1144,7 +1160,11 @@ pub fn password_change_stops_other_sessions_from_getting_tokens(adapter: &str) {
     let r = app.get("/claims", Some(&aged));
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({}), "claims of a logged-out session");
-    assert!(r.removes_cookie(COOKIE), "the removal cookie: {:?}", r.set_cookies());
+    assert!(
+        r.removes_cookie(COOKIE),
+        "the removal cookie: {:?}",
+        r.set_cookies()
+    );
     // The session is gone for good: a write afterwards starts an anonymous
     // session, never one with john's claims.
     let w = app.post("/set", &[("k", "v")], Some(&aged));
@@ -1169,12 +1189,18 @@ pub fn vary_and_cache_control_keep_shared_caches_out(adapter: &str) {
     );
     assert_eq!(login.status, 200);
     assert!(login.cookie(COOKIE).is_some());
-    assert_eq!(login.header("cache-control"), Some("private"), "a new token");
+    assert_eq!(
+        login.header("cache-control"),
+        Some("private"),
+        "a new token"
+    );
     let varies = |r: &crate::Reply| {
-        r.headers
-            .get_all("vary")
-            .iter()
-            .any(|v| v.to_str().unwrap_or("").to_ascii_lowercase().contains("cookie"))
+        r.headers.get_all("vary").iter().any(|v| {
+            v.to_str()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .contains("cookie")
+        })
     };
     assert!(varies(&login), "login: Vary: Cookie");
     let john = login.cookie(COOKIE).unwrap();
@@ -1183,7 +1209,11 @@ pub fn vary_and_cache_control_keep_shared_caches_out(adapter: &str) {
         assert_eq!(r.status, 200, "{path}");
         assert!(varies(&r), "{path}: Vary: Cookie");
         assert!(r.set_cookie(COOKIE).is_none(), "{path}: no new token");
-        assert_ne!(r.header("cache-control"), Some("private"), "{path}: no new token");
+        assert_ne!(
+            r.header("cache-control"),
+            Some("private"),
+            "{path}: no new token"
+        );
     }
     // A page that never reads the session does not vary on the cookie.
     let page = app.get("/login", Some(&john));
@@ -1220,7 +1250,10 @@ pub fn bad_configuration_stops_at_start_naming_the_variable(adapter: &str) {
             "SESSION_JWT_KEY",
         ),
         // A mistyped key path is an error, never signing with its text.
-        (vec![("SESSION_JWT_KEY", "/no/such/file")], "SESSION_JWT_KEY"),
+        (
+            vec![("SESSION_JWT_KEY", "/no/such/file")],
+            "SESSION_JWT_KEY",
+        ),
         (vec![("SESSION_JWT_KEY", "short")], "SESSION_JWT_KEY"),
         (vec![("SESSION_JWT_ALG", "ES256")], "SESSION_JWT_ALG"),
         (vec![("SESSION_JWT_ALG", "XX512")], "SESSION_JWT_ALG"),
@@ -1530,4 +1563,47 @@ pub fn redis_hung_server_answers_503_not_a_hang(adapter: &str) {
         eventually(15, || app.get("/me", Some(&c)).status == 200),
         "no recovery after the pause"
     );
+}
+
+// ---------------------------------------------------------- across adapters
+
+/// The three reference apps on one Redis and one key: a cookie issued by any
+/// of them is accepted by the other two, a write at one is seen at the
+/// others, and a logout at one ends the session at all three.
+pub fn every_adapter_accepts_the_others_cookies(adapters: &[&str]) {
+    let Some(server) = redis("every_adapter_accepts_the_others_cookies", false) else {
+        return;
+    };
+    let url = server.url();
+    let apps: Vec<(&str, App)> = adapters
+        .iter()
+        .map(|a| (*a, App::start(a, &[("REDIS_URL", &url)])))
+        .collect();
+    for (issuer, app) in &apps {
+        let c = app.login("john", "password", None);
+        let c = app
+            .post("/set", &[("issuer", issuer)], Some(&c))
+            .cookie(COOKIE)
+            .unwrap_or(c);
+        for (reader, other) in &apps {
+            let me = other.get("/me", Some(&c));
+            assert_eq!(
+                (me.status, me.json()["username"].clone()),
+                (200, json!("john")),
+                "a cookie of {issuer} at {reader}"
+            );
+            assert_eq!(other.get("/get", Some(&c)).json()["issuer"], *issuer);
+            assert_eq!(other.get("/claims", Some(&c)).json()["username"], "john");
+        }
+        // A logout at the next app ends it everywhere.
+        let next = &apps[(apps.iter().position(|(a, _)| a == issuer).unwrap() + 1) % apps.len()];
+        assert!(next.1.post("/logout", &[], Some(&c)).removes_cookie(COOKIE));
+        for (reader, other) in &apps {
+            assert_anonymous(
+                other,
+                &c,
+                &format!("{issuer}'s cookie after a logout, at {reader}"),
+            );
+        }
+    }
 }
