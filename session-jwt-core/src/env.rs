@@ -134,7 +134,12 @@ pub fn variable_for(err: ConfigError) -> ConfigError {
         s if s.starts_with("cookie.name") => "SESSION_COOKIE_NAME",
         s if s.starts_with("cookie.path") => "SESSION_COOKIE_PATH",
         s if s.starts_with("cookie.domain") => "SESSION_COOKIE_DOMAIN",
-        s if s.starts_with("cookie.same_site") => "SESSION_COOKIE_SAMESITE",
+        s if s.starts_with("cookie.same_site") => {
+            return ConfigError::invalid(
+                "SESSION_COOKIE_SAMESITE",
+                "SameSite=None requires SESSION_COOKIE_SECURE=1 (browsers refuse it otherwise)",
+            );
+        }
         s if s.starts_with("cookie.age") => "SESSION_COOKIE_AGE",
         s if s.starts_with("jwt.expires") => "SESSION_JWT_EXPIRES",
         _ => return err,
@@ -244,6 +249,19 @@ mod tests {
             ("SESSION_COOKIE_AGE", "3155760000"),
         ]);
         assert!(ok.is_ok(), "100 years is allowed");
+    }
+
+    #[test]
+    fn same_site_none_names_the_variable_to_set() {
+        let err = build(&[
+            ("SESSION_JWT_KEY", "0123456789abcdef0123456789abcdef"),
+            ("SESSION_COOKIE_SAMESITE", "None"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SESSION_COOKIE_SAMESITE: SameSite=None requires SESSION_COOKIE_SECURE=1 (browsers refuse it otherwise)"
+        );
     }
 
     #[test]

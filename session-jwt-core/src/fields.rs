@@ -107,6 +107,8 @@ impl From<Field> for FieldRepr {
 pub struct Fields {
     fields: Vec<Field>,
     session_field: String,
+    /// Per field: whether a user without it was already reported.
+    warned: Arc<[std::sync::atomic::AtomicBool]>,
 }
 
 impl Fields {
@@ -147,14 +149,21 @@ impl Fields {
                     ));
                 }
                 if g.short == f.short {
-                    return bad(format!("two fields have the short name {:?}", f.short));
+                    return bad(format!(
+                        "fields {:?} and {:?} both have the short name {:?}",
+                        g.path, f.path, f.short
+                    ));
                 }
                 if g.long == f.long {
-                    return bad(format!("two fields have the long name {:?}", f.long));
+                    return bad(format!(
+                        "fields {:?} and {:?} both have the long name {:?}",
+                        g.path, f.path, f.long
+                    ));
                 }
             }
         }
         Ok(Self {
+            warned: fields.iter().map(|_| Default::default()).collect(),
             fields,
             session_field,
         })
@@ -177,14 +186,22 @@ impl Fields {
     #[must_use]
     pub fn extract(&self, user: &Value) -> Map<String, Value> {
         let mut out = Map::new();
-        for f in &self.fields {
+        for (f, warned) in self.fields.iter().zip(self.warned.iter()) {
             match lookup(user, &f.path) {
                 Some(v) if !v.is_null() => {
                     out.insert(f.short.clone(), v.clone());
                 }
-                _ => {
-                    tracing::warn!(field = %f.path, "user has no such attribute; left out of the token")
+                // Once per field and process: a typo in a path shows at the
+                // first token, and a field some users lack (as the reference
+                // app's deliberate `invalid`) does not flood the log.
+                _ if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) => {
+                    tracing::warn!(
+                        field = %f.path,
+                        "a user has no attribute at this field's path: the claim is left out \
+                         (said once per field; check the path for a typo)"
+                    );
                 }
+                _ => {}
             }
         }
         out

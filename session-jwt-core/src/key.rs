@@ -475,8 +475,21 @@ impl Key {
         Self::from_pem(read_file(path.as_ref())?)
     }
 
-    /// A `(private, public)` PEM pair, as django-session-jwt's `KEY` tuple.
-    /// Fails when the public key is not the private key's.
+    /// A `(private, public)` pair of PEM *files*, as django-session-jwt's
+    /// `KEY` tuple of paths. Fails when the public key is not the private
+    /// key's; errors name the file that could not be read or used.
+    pub fn from_pem_files(
+        private: impl AsRef<Path>,
+        public: impl AsRef<Path>,
+    ) -> Result<Self, ConfigError> {
+        let private_pem = read_file(private.as_ref())?;
+        let public_pem = read_file(public.as_ref()).map_err(|e| e.for_setting("public_key"))?;
+        Self::from_pem_pair(private_pem, public_pem)
+    }
+
+    /// A `(private, public)` pair of PEM *texts*, as django-session-jwt's
+    /// `KEY` tuple (for files, [`Key::from_pem_files`]). Fails when the
+    /// public key is not the private key's.
     pub fn from_pem_pair(
         private: impl AsRef<[u8]>,
         public: impl AsRef<[u8]>,
@@ -568,7 +581,7 @@ impl Key {
         if !alg.fits(kind) {
             return Err(ConfigError::invalid(
                 "algorithm",
-                format!("{alg} does not fit a {} key", kind_name(kind)),
+                format!("{alg} does not fit {} key", with_article(kind_name(kind))),
             ));
         }
         let err = |e: josekit::JoseError| {
@@ -882,6 +895,12 @@ fn hmac_len(alg: Algorithm) -> usize {
         Algorithm::HS384 => 48,
         _ => 64,
     }
+}
+
+/// "an RSA", "a P-256", ...
+fn with_article(name: &str) -> String {
+    let vowel_sound = name.starts_with(['A', 'E', 'I', 'O', 'U', 'R', 'a', 'e', 'i', 'o', 'u']);
+    format!("{} {name}", if vowel_sound { "an" } else { "a" })
 }
 
 fn kind_name(kind: KeyKind) -> &'static str {

@@ -416,3 +416,33 @@ fn ecdsa_tokens_are_signed_with_low_s() {
         }
     }
 }
+
+#[test]
+fn pem_files_and_error_texts_say_what_they_mean() {
+    let dir = std::env::temp_dir().join(format!("sjwt-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (private, public) = (dir.join("rsa.pem"), dir.join("rsa.pub.pem"));
+    std::fs::write(&private, pem("rsa.pem")).unwrap();
+    std::fs::write(&public, pem("rsa.pub.pem")).unwrap();
+    let key = Key::from_pem_files(&private, &public).unwrap();
+    assert_eq!(key.algorithm(), Algorithm::RS256);
+    let err = Key::from_pem_files(&private, dir.join("missing.pem")).unwrap_err();
+    assert_eq!(err.setting(), "public_key", "{err}");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+    // Texts are not paths: the PEM-text function says so by failing clearly.
+    let err = Key::from_pem_pair(private.to_str().unwrap(), public.to_str().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("PEM"), "{err}");
+    let err = key.with_algorithm(Algorithm::ES256).unwrap_err();
+    assert!(err.to_string().contains("does not fit an RSA key"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn field_errors_name_both_fields() {
+    let err = Fields::new(vec![("home", "h").into(), ("height", "h").into()], "sk").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("\"home\"") && text.contains("\"height\"") && text.contains("\"h\""),
+        "{text}"
+    );
+}
