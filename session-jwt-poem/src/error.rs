@@ -21,12 +21,13 @@ pub enum Error {
         "SessionMiddleware is not installed: wrap this route with `.with(SessionMiddleware::new(..))`"
     )]
     MiddlewareMissing,
-    /// A user extractor ran but the engine has no
-    /// [`UserLoader`](crate::UserLoader), or one for another user type: a
-    /// mistake in the app, logged and answered with 500 (the body names no
-    /// internal type).
-    #[error("the current user cannot be resolved")]
-    User(#[source] crate::core::SessionError),
+    /// A mistake of the app with the session, answered with 500 and logged
+    /// (`tracing::error!`) with what it was: a user type that is not the
+    /// engine's [`UserLoader`](crate::UserLoader)'s, logging in without one, a
+    /// value that does not serialize, a reserved item name. The body names
+    /// nothing internal. `?` on a core `SessionError` gives it.
+    #[error("internal server error")]
+    Session(#[source] crate::core::SessionError),
     /// A page that requires login, for an anonymous visitor: answered with
     /// 302 to `location` (the login URL with `?next=`).
     #[error("login required")]
@@ -46,7 +47,7 @@ pub enum Error {
 impl ResponseError for Error {
     fn status(&self) -> StatusCode {
         match self {
-            Self::MiddlewareMissing | Self::User(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MiddlewareMissing | Self::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::LoginRequired { .. } => StatusCode::FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,5 +72,12 @@ impl ResponseError for Error {
             }
         }
         resp
+    }
+}
+
+impl From<crate::core::SessionError> for Error {
+    fn from(e: crate::core::SessionError) -> Self {
+        tracing::error!(error = %e, "a mistake with the session; answering 500");
+        Self::Session(e)
     }
 }

@@ -74,8 +74,8 @@ pub use session_jwt_core as core;
 
 pub use session_jwt_core::auth::{login_redirect, safe_next, session_auth_hash};
 pub use session_jwt_core::{
-    AuthUser, ConfigError, Expiry, Key, MemoryStore, Record, SaveMode, SessionJwt, SessionKey,
-    SessionStore, StoreError, env, time,
+    AuthUser, Builder, ConfigError, Expiry, Key, KeyRing, MemoryStore, Record, SameSite, SaveMode,
+    Secret, SessionError, SessionJwt, SessionKey, SessionStore, Settings, StoreError, env, time,
 };
 
 /// The attribute for implementing [`SessionStore`] and [`UserLoader`]

@@ -3,7 +3,9 @@
 use std::ops::Deref;
 
 use poem::{FromRequest, Request, RequestBody};
+use session_jwt_core::AuthUser;
 
+use crate::error::Error;
 use crate::middleware::RequestState;
 
 /// The request's session, for handlers: a cheap handle on the core's
@@ -22,6 +24,55 @@ impl Session {
     #[must_use]
     pub fn into_inner(self) -> session_jwt_core::Session {
         self.0
+    }
+
+    /// Stores an item ([`core::Session::insert`](session_jwt_core::Session::insert)),
+    /// with an error that `?` turns into a Poem error (500, logged).
+    ///
+    /// ```
+    /// use poem::handler;
+    /// use session_jwt_poem::Session;
+    ///
+    /// #[handler]
+    /// fn add_to_cart(session: Session) -> poem::Result<&'static str> {
+    ///     session.insert("cart", ["apple"])?;
+    ///     Ok("added")
+    /// }
+    /// ```
+    pub fn insert<T: serde::Serialize>(
+        &self,
+        name: impl Into<String>,
+        value: T,
+    ) -> Result<(), Error> {
+        Ok(self.0.insert(name, value)?)
+    }
+
+    /// Stores an item given as JSON; as [`Session::insert`].
+    pub fn insert_value(
+        &self,
+        name: impl Into<String>,
+        value: serde_json::Value,
+    ) -> Result<(), Error> {
+        Ok(self.0.insert_value(name, value)?)
+    }
+
+    /// Logs `user` in ([`core::Session::login`](session_jwt_core::Session::login)),
+    /// with an error that `?` turns into a Poem error.
+    pub fn login<U: AuthUser + Clone + Send + Sync + 'static>(
+        &self,
+        user: &U,
+    ) -> Result<(), Error> {
+        Ok(self.0.login(user)?)
+    }
+
+    /// Keeps this session logged in after a password change
+    /// ([`core::Session::update_auth_hash`](session_jwt_core::Session::update_auth_hash)),
+    /// with an error that `?` turns into a Poem error.
+    pub fn update_auth_hash<U: AuthUser + Clone + Send + Sync + 'static>(
+        &self,
+        user: &U,
+    ) -> Result<(), Error> {
+        Ok(self.0.update_auth_hash(user)?)
     }
 }
 

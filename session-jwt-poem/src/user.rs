@@ -46,10 +46,7 @@ impl<U> Deref for CurrentUser<U> {
 async fn resolve<U: Clone + Send + Sync + 'static>(
     state: &RequestState,
 ) -> Result<Option<U>, Error> {
-    state.session().await?.user::<U>().map_err(|e| {
-        tracing::error!(error = %e, "cannot resolve the current user; answering 500");
-        Error::User(e)
-    })
+    state.session().await?.user::<U>().map_err(Error::from)
 }
 
 impl<'a, U: Clone + Send + Sync + 'static> FromRequest<'a> for CurrentUser<U> {

@@ -366,7 +366,7 @@ async fn user_extractor_without_loader_is_a_logged_500_with_a_generic_body() {
     let resp = cli.get("/whoami").send().await;
     resp.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
     let body = text(resp).await;
-    assert_eq!(body, "the current user cannot be resolved");
+    assert_eq!(body, "internal server error");
 }
 
 #[tokio::test]

@@ -17,6 +17,19 @@ use session_jwt_core::{SessionError, StoreError};
 /// and can return it: `Error` is a [`Responder`] giving the same answer. No
 /// message carries a token, a session key or a store's error text (those go
 /// to the log only).
+///
+/// `?` turns the core's `SessionError` into it (a 500, logged):
+///
+/// ```
+/// use rocket::post;
+/// use session_jwt_rocket::{Error, Session};
+///
+/// #[post("/cart")]
+/// fn add_to_cart(session: Session) -> Result<&'static str, Error> {
+///     session.insert("cart", ["apple"])?;
+///     Ok("added")
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -27,11 +40,13 @@ pub enum Error {
         "SessionFairing is not attached: add `.attach(SessionFairing::new(..))` to this Rocket"
     )]
     FairingMissing,
-    /// A user guard asked for a user type the engine has no
-    /// [`UserLoader`](crate::UserLoader) for, or another mistake of the app
-    /// with the session's user: answered with 500.
-    #[error("{0}")]
-    User(#[source] SessionError),
+    /// A mistake of the app with the session, answered with 500 and logged
+    /// (`tracing::error!`) with what it was: a user type that is not the
+    /// engine's [`UserLoader`](crate::UserLoader)'s, logging in without one, a
+    /// value that does not serialize, a reserved item name. The body names
+    /// nothing internal. `?` on a core `SessionError` gives it.
+    #[error("internal server error")]
+    Session(#[source] SessionError),
     /// A page that requires login, for an anonymous visitor: answered with
     /// 302 to `location` (the login URL with `?next=`).
     #[error("login required")]
@@ -64,7 +79,7 @@ impl Error {
     #[must_use]
     pub fn status(&self) -> Status {
         match self {
-            Self::FairingMissing | Self::User(_) | Self::Config { .. } => {
+            Self::FairingMissing | Self::Session(_) | Self::Config { .. } => {
                 Status::InternalServerError
             }
             Self::LoginRequired { .. } => Status::Found,
@@ -98,4 +113,11 @@ pub(crate) fn store_unavailable() -> Response<'static> {
         .header(ContentType::Plain)
         .sized_body(body.len(), Cursor::new(body))
         .finalize()
+}
+
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Self {
+        tracing::error!(error = %e, "a mistake with the session; answering 500");
+        Self::Session(e)
+    }
 }

@@ -73,10 +73,7 @@ async fn session(req: &Request<'_>) -> Result<session_jwt_core::Session, Error> 
 
 /// The session's user, as the engine checked it.
 async fn user<U: Clone + Send + Sync + 'static>(req: &Request<'_>) -> Result<Option<U>, Error> {
-    session(req).await?.user::<U>().map_err(|e| {
-        tracing::error!(error = %e, "cannot read the session's user; answering 500");
-        Error::User(e)
-    })
+    session(req).await?.user::<U>().map_err(Error::from)
 }
 
 fn outcome<T>(result: Result<T, Error>) -> request::Outcome<T, Error> {

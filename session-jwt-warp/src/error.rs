@@ -14,6 +14,18 @@ use crate::core::{SessionError, StoreError};
 /// and [`recover`] turn it into its response. No message carries a token, a
 /// session key or a store's error text (those go to the log only).
 ///
+/// A route turns the core's `SessionError` into a rejection with
+/// `Error::from` (a 500, logged), and `?` does the rest:
+///
+/// ```
+/// use session_jwt_warp::{Error, Session};
+///
+/// fn add_to_cart(session: Session) -> Result<&'static str, warp::Rejection> {
+///     session.insert("cart", ["apple"]).map_err(Error::from)?;
+///     Ok("added")
+/// }
+/// ```
+///
 /// [`Sessions::wrap`]: crate::Sessions::wrap
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -31,11 +43,13 @@ pub enum Error {
          (or the route tree is wrapped twice): wrap it once, one request per task"
     )]
     Ambiguous,
-    /// A user filter asked for a user type the engine's
-    /// [`UserLoader`](crate::UserLoader) does not load (or none is
-    /// registered): answered with 500.
-    #[error("{0}")]
-    User(#[source] SessionError),
+    /// A mistake of the app with the session, answered with 500 and logged
+    /// (`tracing::error!`) with what it was: a user type that is not the
+    /// engine's [`UserLoader`](crate::UserLoader)'s, logging in without one, a
+    /// value that does not serialize, a reserved item name. The body names
+    /// nothing internal. `?` on a core `SessionError` gives it.
+    #[error("internal server error")]
+    Session(#[source] SessionError),
     /// A page that requires login, for an anonymous visitor: answered with
     /// 302 to `location` (the login URL with `?next=`).
     #[error("login required")]
@@ -59,7 +73,9 @@ impl Error {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotWrapped | Self::Ambiguous | Self::User(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotWrapped | Self::Ambiguous | Self::Session(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::LoginRequired { .. } => StatusCode::FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,5 +113,12 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     match rejection.find::<Error>() {
         Some(e) => Ok(e.to_response()),
         None => Err(rejection),
+    }
+}
+
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Self {
+        tracing::error!(error = %e, "a mistake with the session; answering 500");
+        Self::Session(e)
     }
 }

@@ -26,10 +26,7 @@ impl Config {
     }
 
     async fn user<U: Clone + Send + Sync + 'static>(&self) -> Result<Option<U>, Error> {
-        self.session().await?.user::<U>().map_err(|e| {
-            tracing::error!(error = %e, "the user filter cannot give this user type; answering 500");
-            Error::User(e)
-        })
+        self.session().await?.user::<U>().map_err(Error::from)
     }
 }
 

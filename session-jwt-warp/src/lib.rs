@@ -83,7 +83,7 @@
 //! | [`Sessions::login_required`] for an anonymous visitor | 302 to `login_url?next=<path>` |
 //! | [`Sessions::api_user`] for an anonymous visitor | 401 |
 //! | a session filter outside [`Sessions::wrap`] | 500 ([`Error::NotWrapped`]) |
-//! | a user filter whose type is not the engine's [`UserLoader`]'s | 500 ([`Error::User`]) |
+//! | a user filter whose type is not the engine's [`UserLoader`]'s | 500 ([`Error::Session`]) |
 //!
 //! These come from the rejections in [`Error`]; [`Sessions::wrap`] answers
 //! them, and [`recover`] does the same for an app that recovers rejections
@@ -112,8 +112,9 @@ pub use session_jwt_core as core;
 
 pub use session_jwt_core::auth::{login_redirect, safe_next, session_auth_hash};
 pub use session_jwt_core::{
-    AuthUser, ConfigError, Expiry, Key, MemoryStore, Record, SaveMode, Session, SessionError,
-    SessionJwt, SessionKey, SessionStore, StoreError, UserLoader, env, time,
+    AuthUser, Builder, ConfigError, Expiry, Key, KeyRing, MemoryStore, Record, SameSite, SaveMode,
+    Secret, Session, SessionError, SessionJwt, SessionKey, SessionStore, Settings, StoreError,
+    UserLoader, env, time,
 };
 
 /// The attribute for implementing [`SessionStore`] and [`UserLoader`]
