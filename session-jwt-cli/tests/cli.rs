@@ -11,16 +11,8 @@ const SECRET: &str = "a secret of at least thirty-two bytes, for tests";
 const SK: &str = "abcdefgh12345678abcdefgh12345678";
 
 /// The reference app's fields.
-const DEMO_TOML: &str = r#"
-session_field = "sk"
-fields = [
-  ["id", "id", "user_id"],
-  ["username", "u", "username"],
-  ["email", "e", "email"],
-  ["profile.team", "t", "team"],
-  ["invalid", "i", "invalid"],
-]
-"#;
+/// The reference apps' configuration as shipped for the tool's users.
+const DEMO_TOML: &str = include_str!("../../docs/demo.toml");
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_session-jwt"))

@@ -78,7 +78,7 @@ fn every_code_block_of_the_docs_is_checked_here() {
             }
         }
     }
-    assert_eq!(checked, 8, "the number of code blocks in the pages changed");
+    assert_eq!(checked, 9, "the number of code blocks in the pages changed");
 }
 
 /// The reference app's user, for tests that log in.
@@ -434,6 +434,23 @@ mod verifying {
         incoming.claims()?.get("user_id")?.as_u64()
     }
 
+    use session_jwt_core::Key;
+
+    /// A consumer's verify-only ring, from what the app shares with it. The ring
+    /// is the algorithm allow-list: a key verifies with its own algorithm only,
+    /// whatever the token's header asks for.
+    fn key_ring(mode: &str, key: &str) -> Result<KeyRing, ConfigError> {
+        match mode {
+            // (a) The shared secret (HS256; `Key::with_algorithm` for HS384/512).
+            "secret" => KeyRing::verify_only([Key::hmac(key)?]),
+            // (b) The app's public key, a PEM file: RS256 for RSA, ES256 for P-256.
+            "pem" => KeyRing::verify_only([Key::from_pem_file(key)?]),
+            // (c) The text of the app's JWKS, from its /.well-known/jwks.json
+            // (fetched with your HTTP client).
+            _ => KeyRing::from_jwks(key),
+        }
+    }
+
     use super::*;
 
     #[tokio::test]
@@ -483,6 +500,60 @@ mod verifying {
         let hmac =
             KeyRing::verify_only([Key::hmac("a shared secret of at least 32 bytes").unwrap()]);
         assert!(hmac.unwrap().signing_key().is_none());
+    }
+
+    /// A token of john's, signed by an app with `key`.
+    fn minted(key: Key) -> String {
+        let app = TokenCodec::new(
+            KeyRing::new(key).unwrap(),
+            fields().unwrap(),
+            TokenSettings::default(),
+        )
+        .unwrap();
+        let claims = app.fields().extract(&json!({"id": 1, "username": "john"}));
+        app.encode(
+            &session_jwt_core::SessionKey::generate(),
+            &claims,
+            NOW,
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_three_verify_only_rings() {
+        let verifies = |ring: KeyRing, token: &str| {
+            assert!(ring.signing_key().is_none());
+            let codec = TokenCodec::new(ring, fields().unwrap(), TokenSettings::default());
+            username(&codec.unwrap(), token, NOW)
+        };
+        const SECRET: &str = "a shared secret of at least 32 bytes";
+        let hs256 = minted(Key::hmac(SECRET).unwrap());
+        let rs256 = minted(Key::from_pem_file(vector("rsa.pem")).unwrap());
+        let p256 = Key::from_pem_file(vector("p256.pem")).unwrap();
+        let jwks = KeyRing::new(p256.clone())
+            .unwrap()
+            .jwks()
+            .unwrap()
+            .to_string();
+        let es256 = minted(p256);
+
+        // (a) The shared secret.
+        let secret = || key_ring("secret", SECRET).unwrap();
+        assert_eq!(verifies(secret(), &hs256).unwrap(), "john");
+        assert!(verifies(secret(), &rs256).is_err());
+        // (b) The public key file: RS256, and nothing else.
+        let pem = || key_ring("pem", &vector("rsa.pub.pem")).unwrap();
+        assert_eq!(verifies(pem(), &rs256).unwrap(), "john");
+        assert!(verifies(pem(), &es256).is_err());
+        assert!(verifies(pem(), &hs256).is_err());
+        // (c) The JWKS.
+        let from_jwks = || key_ring("jwks", &jwks).unwrap();
+        assert_eq!(verifies(from_jwks(), &es256).unwrap(), "john");
+        assert!(verifies(from_jwks(), &rs256).is_err());
+
+        assert!(key_ring("pem", "no such file").is_err());
+        assert!(key_ring("jwks", "{}").is_err());
     }
 }
 
@@ -620,3 +691,36 @@ same_site = "Lax"
 /// 28800`, the three fields above plus `("invalid", "i", "invalid")`, and
 /// `CALLABLE` returning `{"foo": "bar"}`.
 const DJANGO_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6IjVhNmF5YmZ0aWxmdzYwd2w5ZWh3cmc0eWJ6YXdyOWI0IiwiaWF0IjoxNzk1MzY2OTc5LCJleHAiOjE3OTUzOTU3NzksImlkIjoxLCJ1Ijoiam9obiIsImUiOiJqb2huQGRvbWFpbi5jb20iLCJmb28iOiJiYXIifQ.qc491AScUefc6XrLQlxTZYGH5AFVCpC6pMaEkNHmXE8";
+
+/// `docs/testing.md` shows the adapters' `testing` doc tests: each of its
+/// Rust blocks must be in one of the adapters' `src/testing.rs`, where it is
+/// compiled and run.
+#[test]
+fn the_testing_page_shows_the_adapters_doc_tests() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(format!("{root}/docs/testing.md")).unwrap();
+    let sources: Vec<String> = ["poem", "rocket", "warp"]
+        .iter()
+        .map(|a| std::fs::read_to_string(format!("{root}/session-jwt-{a}/src/testing.rs")).unwrap())
+        .collect();
+    let rust = blocks(&page, "rust");
+    assert_eq!(rust.len(), 3, "one example per adapter");
+    for block in rust {
+        let block = lines(&block);
+        let found = sources.iter().any(|src| {
+            let doc: Vec<&str> = src
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("//!"))
+                .map(str::trim)
+                // Hidden doc-test lines (`# ...`) are not shown on the page.
+                .filter(|l| !l.is_empty() && *l != "#" && !l.starts_with("# "))
+                .collect();
+            doc.windows(block.len()).any(|w| w == block.as_slice())
+        });
+        assert!(
+            found,
+            "a block of docs/testing.md is no adapter's doc test:\n{}",
+            block.join("\n")
+        );
+    }
+}
