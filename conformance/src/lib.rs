@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod browser;
 pub mod cases;
 pub mod keys;
 pub mod python;
