@@ -27,7 +27,11 @@ fn paths(prefix: &str, value: &Value, out: &mut Vec<String>) {
 #[test]
 fn every_setting_is_documented() {
     let mut all = Vec::new();
-    paths("", &serde_json::to_value(Settings::default()).unwrap(), &mut all);
+    paths(
+        "",
+        &serde_json::to_value(Settings::default()).unwrap(),
+        &mut all,
+    );
     assert!(all.len() > 25, "the walk found only {all:?}");
     let missing: Vec<&String> = all
         .iter()
@@ -96,9 +100,13 @@ fn the_four_forms_give_the_same_configuration() {
         ("SESSION_COOKIE_SECURE", "1"),
         ("SESSION_JWT_EXPIRES", "3600"),
     ];
-    assert!(PAGE.contains("SESSION_COOKIE_NAME=sid SESSION_COOKIE_SECURE=1 SESSION_JWT_EXPIRES=3600"));
+    assert!(
+        PAGE.contains("SESSION_COOKIE_NAME=sid SESSION_COOKIE_SECURE=1 SESSION_JWT_EXPIRES=3600")
+    );
     let from_env = session_jwt_core::env::from_vars(|name| {
-        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     })
     .unwrap()
     .with_fields([("id", "id", "user_id"), ("username", "u", "username")])
