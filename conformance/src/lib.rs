@@ -19,6 +19,7 @@
 pub mod app;
 pub mod browser;
 pub mod cases;
+pub mod federated;
 pub mod keys;
 pub mod python;
 
