@@ -486,6 +486,39 @@ impl Builder {
         Ok(self)
     }
 
+    /// Whether a key is configured (given with [`Builder::with_key`] or
+    /// [`Builder::with_key_ring`], or in the settings' `key` table).
+    #[must_use]
+    pub fn has_key(&self) -> bool {
+        let k = &self.settings.key;
+        self.keys.is_some() || k.secret.is_some() || k.private_key.is_some() || k.jwks.is_some()
+    }
+
+    /// The settings' key with its algorithm and `kid` replaced where given
+    /// (`SESSION_JWT_ALG`, `SESSION_JWT_KID` over a file's `[key]`).
+    pub(crate) fn with_key_overrides(
+        mut self,
+        alg: Option<Algorithm>,
+        kid: Option<String>,
+    ) -> Self {
+        if self.keys.is_some() {
+            // A key given in code is final: say so rather than guess.
+            if alg.is_some() || kid.is_some() {
+                tracing::warn!(
+                    "SESSION_JWT_ALG / SESSION_JWT_KID ignored: the key was given in code"
+                );
+            }
+            return self;
+        }
+        if alg.is_some() {
+            self.settings.key.algorithm = alg;
+        }
+        if kid.is_some() {
+            self.settings.key.kid = kid;
+        }
+        self
+    }
+
     /// The settings as they stand.
     #[must_use]
     pub fn settings(&self) -> &Settings {

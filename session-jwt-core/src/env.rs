@@ -37,6 +37,18 @@ pub fn from_env() -> Result<Builder, ConfigError> {
 /// A [`Builder`] from variables given by `var` (for tests, or another
 /// source).
 pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, ConfigError> {
+    overlay(Builder::default(), var)
+}
+
+/// `builder` (from a configuration file, `Rocket.toml`, code) with the
+/// variables that are set on top: the environment wins. Without
+/// `SESSION_JWT_KEY`, the builder's own key stays (`SESSION_JWT_ALG` and
+/// `SESSION_JWT_KID` then apply to it); a builder without a key gets a
+/// random secret, with a warning.
+pub fn overlay(
+    builder: Builder,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Builder, ConfigError> {
     let get = |name: &str| var(name).filter(|v| !v.is_empty());
     let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
         get(name)
@@ -57,30 +69,47 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Builder, Config
             .transpose()
     };
 
-    let mut key = match get("SESSION_JWT_KEY") {
+    let alg = get("SESSION_JWT_ALG")
+        .map(|alg| {
+            alg.parse::<Algorithm>()
+                .map_err(|e: ConfigError| e.for_setting("SESSION_JWT_ALG"))
+        })
+        .transpose()?;
+    let kid = get("SESSION_JWT_KID");
+    let key = match get("SESSION_JWT_KEY") {
+        Some(v) => Some(key_from_value(&v, get("SESSION_JWT_PUBLIC_KEY"))?),
+        None if builder.has_key() => None,
         None => {
             tracing::warn!(
                 "SESSION_JWT_KEY is not set: signing with a random secret made at start; \
                  cookies will not survive a restart or verify at other instances"
             );
-            Key::hmac(Secret::random(64)).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?
+            Some(Key::hmac(Secret::random(64)).map_err(|e| e.for_setting("SESSION_JWT_KEY"))?)
         }
-        Some(v) => key_from_value(&v, get("SESSION_JWT_PUBLIC_KEY"))?,
     };
-    if let Some(alg) = get("SESSION_JWT_ALG") {
-        let alg: Algorithm = alg
-            .parse()
-            .map_err(|e: ConfigError| e.for_setting("SESSION_JWT_ALG"))?;
-        key = key
-            .with_algorithm(alg)
-            .map_err(|e| e.for_setting("SESSION_JWT_ALG"))?;
+    let mut b = match key {
+        Some(mut key) => {
+            if let Some(alg) = alg {
+                key = key
+                    .with_algorithm(alg)
+                    .map_err(|e| e.for_setting("SESSION_JWT_ALG"))?;
+            }
+            if let Some(kid) = kid {
+                key = key.with_kid(Some(kid));
+            }
+            builder
+                .with_key(key)
+                .map_err(|e| e.for_setting("SESSION_JWT_KEY"))?
+        }
+        // The builder's own key, from its settings: the variables refine it.
+        None => builder.with_key_overrides(alg, kid),
+    };
+    if get("SESSION_JWT_PUBLIC_KEY").is_some() && get("SESSION_JWT_KEY").is_none() {
+        return Err(ConfigError::invalid(
+            "SESSION_JWT_PUBLIC_KEY",
+            "needs SESSION_JWT_KEY, the matching private key",
+        ));
     }
-    if let Some(kid) = get("SESSION_JWT_KID") {
-        key = key.with_kid(Some(kid));
-    }
-    let mut b = Builder::default()
-        .with_key(key)
-        .map_err(|e| e.for_setting("SESSION_JWT_KEY"))?;
     if let Some(v) = number("SESSION_JWT_EXPIRES")? {
         b = b.with_token_lifetime(v);
     }
@@ -249,6 +278,59 @@ mod tests {
             ("SESSION_COOKIE_AGE", "3155760000"),
         ]);
         assert!(ok.is_ok(), "100 years is allowed");
+    }
+
+    #[test]
+    fn the_environment_overlays_a_configuration_file() {
+        let file: crate::Settings = serde_json::from_value(serde_json::json!({
+            "cookie": {"name": "from_file", "age": 60},
+            "key": {"secret": "a secret from the file, forty-eight bytes or more!!"},
+        }))
+        .unwrap();
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        // Only what is set changes; the file's key stays.
+        let engine = overlay(
+            Builder::from_settings(file.clone()),
+            vars(&[
+                ("SESSION_COOKIE_NAME", "from_env"),
+                ("SESSION_JWT_ALG", "HS384"),
+            ]),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(engine.cookie_settings().name, "from_env");
+        assert_eq!(engine.cookie_settings().age, 60);
+        let key = engine.codec().keys().signing_key().unwrap();
+        assert_eq!(key.algorithm(), Algorithm::HS384);
+        let file_only = Builder::from_settings(file.clone()).build().unwrap();
+        assert_eq!(engine.auth_secret(), {
+            // Same secret, other algorithm: the derived auth secret is the
+            // file's key's.
+            let k = file_only.codec().keys().signing_key().unwrap().clone();
+            let k = k.with_algorithm(Algorithm::HS384).unwrap();
+            k.derive_secret("auth.session_auth_hash")
+        });
+        // SESSION_JWT_KEY wins over the file's key.
+        let engine = overlay(
+            Builder::from_settings(file),
+            vars(&[("SESSION_JWT_KEY", "the environment's secret, 32 bytes+")]),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_ne!(engine.auth_secret(), file_only.auth_secret());
+        // A public key alone is a mistake, named.
+        let err =
+            from_vars(vars(&[("SESSION_JWT_PUBLIC_KEY", "/etc/app/key.pub.pem")])).unwrap_err();
+        assert_eq!(err.setting(), "SESSION_JWT_PUBLIC_KEY");
     }
 
     #[test]
