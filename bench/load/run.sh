@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark (issue 11, item 5): req/s, p50 and p99 of
+# `GET /get` with a valid session cookie, for each adapter's reference app
+# (session-jwt, HS256 and ES256) and, on the same route, each framework bare
+# (no session layer), Poem's own `ServerSession` (memory) and axum +
+# tower-sessions (memory). Then the ratios the issue sets targets for.
+#
+#     bench/load/run.sh                        # 5 rounds of 10 s per server
+#     ROUNDS=1 DURATION=3s bench/load/run.sh   # a quick check that it works
+#
+# Settings (environment):
+#   ROUNDS=5          interleaved rounds; each round runs every server once
+#   DURATION=10s      wrk measurement per server and round
+#   WARMUP=2s         wrk run before each measurement, not recorded
+#   CONNECTIONS=32    wrk connections (wrk always runs one thread: -t1)
+#   SERVER_CPU=0      the core the server is pinned to (taskset)
+#   CLIENT_CPU=1      the core wrk is pinned to
+#   SERVERS="..."     a subset of the servers below, by name
+#   SKIP_BUILD=1      reuse the binaries of the previous run's build
+#   OUT=DIR           where results go (default bench/load/out/DATE-TIME)
+#   SERVER_RUST_LOG=warn  RUST_LOG of the reference apps; empty: unset, i.e.
+#                     the apps' default (info), under which the Rocket app
+#                     logs four lines per request (Rocket's `log` records
+#                     reach the app's tracing subscriber) and measures that
+#
+# How it measures:
+# - Every server runs one worker thread (Tokio: TOKIO_WORKER_THREADS=1;
+#   Rocket: ROCKET_WORKERS=1), pinned to SERVER_CPU; wrk runs pinned to
+#   CLIENT_CPU. Only 127.0.0.1 is ever a target.
+# - Each server is started fresh for each measurement, on a port the system
+#   chooses (PORT=0), and stopped right after it: no state, cache or heap
+#   carries over from one measurement to the next, and every measurement
+#   includes getting its own cookie, which must be the one that server issued.
+# - The cookie: for session-jwt, POST /login (john/password) then POST /set
+#   a=1, as a browser would; for the other session servers, POST /set with
+#   the same two items (a=1, test=...). Before and after wrk, GET /get with
+#   that cookie must answer the session's item a=1 (a bare server: its fixed
+#   body), so wrk never measures an anonymous visitor by mistake. All wrk
+#   connections send that one cookie: a returning visitor.
+# - Rounds are interleaved: round r runs the servers in the list's order
+#   rotated by r, so a slow moment of the machine spreads over all servers
+#   rather than hitting one. The table shows medians over rounds; each ratio
+#   is the ratio of medians, with the range of the same ratio taken within
+#   each round in brackets.
+# - A measurement with any non-2xx/3xx answer or socket error stops the run.
+# The servers are stopped on exit, however the script ends (trap).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+SKIP_BUILD=${SKIP_BUILD:-0}
+SERVER_RUST_LOG=${SERVER_RUST_LOG-warn}
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+ROOT_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+LOAD_TARGET=$HERE/target
+BIN=$LOAD_TARGET/load-bin
+OUT=${OUT:-$HERE/out/$(date +%Y%m%d-%H%M%S)}
+
+# The reference app's items after login and /set a=1, as /get answers them.
+BARE_BODY='{"a":"1","test":"This value should be present"}'
+HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
+
+ALL_SERVERS=(
+    poem-bare rocket-bare warp-bare axum-bare
+    poem-server-session poem-server-session-signed axum-tower-sessions
+    sj-poem-hs256 sj-rocket-hs256 sj-warp-hs256
+    sj-poem-es256 sj-rocket-es256 sj-warp-es256
+)
+read -r -a SERVERS <<<"${SERVERS:-${ALL_SERVERS[*]}}"
+
+die() {
+    echo "run.sh: $*" >&2
+    exit 1
+}
+log() { echo "== $*" >&2; }
+
+for s in "${SERVERS[@]}"; do
+    [[ " ${ALL_SERVERS[*]} " == *" $s "* ]] || die "unknown server '$s' (known: ${ALL_SERVERS[*]})"
+done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number"
+[[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive number"
+[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ && $WARMUP =~ ^[0-9]+[smh]?$ ]] ||
+    die "DURATION and WARMUP are wrk durations such as 10s"
+[[ $SERVER_CPU != "$CLIENT_CPU" ]] || die "SERVER_CPU and CLIENT_CPU must differ"
+ncpu=$(nproc --all)
+((SERVER_CPU < ncpu && CLIENT_CPU < ncpu)) || die "this machine has $ncpu cores: cores 0..$((ncpu - 1))"
+
+# --- tools -----------------------------------------------------------------
+as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v taskset >/dev/null || need+=(util-linux)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})); then
+    log "installing ${need[*]} (Debian packages)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# --- servers: stopped on exit, however the script ends -------------------------
+SERVER_PID=
+stop_server() {
+    local pid=$SERVER_PID
+    [[ -n $pid ]] || return 0
+    SERVER_PID=
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+TMP=$(mktemp -d)
+cleanup() {
+    stop_server
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build -----------------------------------------------------------------
+if [[ $SKIP_BUILD != 1 ]]; then
+    mkdir -p "$BIN"
+    for a in poem rocket warp; do
+        log "building the $a reference app (release)"
+        (cd "$ROOT" && cargo build --quiet --release -p "session-jwt-$a" --example demo)
+        # The three share one output name: copy each one at once.
+        cp "$ROOT_TARGET/release/examples/demo" "$BIN/sj-$a.tmp"
+        # Built by someone else in between? The binary names its own source.
+        grep -qa "session-jwt-$a/" "$BIN/sj-$a.tmp" ||
+            die "target/release/examples/demo is not the $a reference app (a concurrent build?): run again"
+        mv "$BIN/sj-$a.tmp" "$BIN/sj-$a"
+    done
+    log "building the baseline servers (release, own workspace in bench/load)"
+    (cd "$HERE" && cargo build --quiet --release --target-dir "$LOAD_TARGET")
+    for b in poem-bare rocket-bare warp-bare axum-bare poem-server-session axum-tower-sessions; do
+        cp "$LOAD_TARGET/release/$b" "$BIN/$b"
+    done
+fi
+for b in sj-poem sj-rocket sj-warp poem-bare rocket-bare warp-bare axum-bare \
+    poem-server-session axum-tower-sessions; do
+    [[ -x $BIN/$b ]] || die "$BIN/$b is missing: run without SKIP_BUILD=1"
+done
+
+# The baselines must run the framework versions the reference apps run.
+lock_version() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/"/, "", $3); print $3 }' "$2" | sort -u | tr '\n' ' '; }
+for p in poem rocket warp tokio hyper; do
+    a=$(lock_version "$p" "$ROOT/Cargo.lock")
+    b=$(lock_version "$p" "$HERE/Cargo.lock")
+    [[ $a == "$b" ]] || log "WARNING: $p is $a in the workspace but $b in bench/load: copy the workspace's Cargo.lock over bench/load/Cargo.lock and rebuild"
+done
+
+# --- keys ------------------------------------------------------------------
+ES256_KEY=$TMP/es256.pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ES256_KEY" 2>/dev/null ||
+    die "openssl cannot make a P-256 key"
+
+# --- one measurement ---------------------------------------------------------
+# server_cmd NAME: the environment and command line of a server.
+server_cmd() {
+    local base=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" PORT=0 TOKIO_WORKER_THREADS=1 ROCKET_WORKERS=1)
+    [[ -n $SERVER_RUST_LOG ]] && base+=("RUST_LOG=$SERVER_RUST_LOG")
+    case $1 in
+    sj-*-hs256) local a=${1#sj-} && a=${a%-hs256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$HS256_SECRET" "$BIN/sj-$a") ;;
+    sj-*-es256) local a=${1#sj-} && a=${a%-es256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$ES256_KEY" "$BIN/sj-$a") ;;
+    poem-server-session) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
+    poem-server-session-signed) CMD=("${base[@]}" POEM_SESSION_COOKIE=signed "$BIN/poem-server-session") ;;
+    *) CMD=("${base[@]}" "$BIN/$1") ;;
+    esac
+}
+
+# to_us VALUE: a wrk latency (850.00us, 1.20ms, 1.01s) in microseconds.
+to_us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000
+        else if (u == "m") f = 60000000; else { print "NA"; exit }
+        printf "%.1f\n", n * f }'
+}
+
+# check_get NAME PORT COOKIE: GET /get must answer the session's item.
+check_get() {
+    local name=$1 port=$2 cookie=$3 body
+    body=$(curl -sS --max-time 5 -D "$TMP/headers" ${cookie:+-H "Cookie: $cookie"} "http://127.0.0.1:$port/get") ||
+        die "$name: GET /get failed"
+    case $name in
+    *-bare) [[ $body == "$BARE_BODY" ]] || die "$name: GET /get answered '$body'" ;;
+    *) [[ $body == *'"a":"1"'* ]] || die "$name: GET /get with the cookie answered '$body', not the session's item a=1" ;;
+    esac
+    if grep -qi '^set-cookie:' "$TMP/headers"; then
+        echo "$name: note: GET /get re-issues the cookie" >>"$OUT/notes.txt"
+    fi
+}
+
+# measure ROUND NAME: starts NAME, gets its cookie, runs wrk, stops it, and
+# appends "round name req/s p50_us p99_us" to results.tsv.
+measure() {
+    local round=$1 name=$2 port cookie="" logs="$OUT/logs/r$1-$2"
+    server_cmd "$name"
+    : >"$logs.out"
+    taskset -c "$SERVER_CPU" "${CMD[@]}" >"$logs.out" 2>"$logs.err" &
+    SERVER_PID=$!
+    for _ in $(seq 300); do
+        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$logs.out" 2>/dev/null || true)
+        [[ -n $port ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited at start: $(tail -n 3 "$logs.err")"
+        sleep 0.1
+    done
+    [[ -n $port ]] || die "$name printed no 'listening on' line in 30 s"
+
+    local jar=$TMP/jar post=(curl -sS --max-time 5 -o "$TMP/body" -w '%{http_code}' -b "$TMP/jar" -c "$TMP/jar")
+    rm -f "$jar"
+    case $name in
+    *-bare) ;;
+    sj-*)
+        [[ $("${post[@]}" -d 'username=john&password=password' "http://127.0.0.1:$port/login") == 200 ]] ||
+            die "$name: POST /login failed"
+        [[ $("${post[@]}" -d 'a=1' "http://127.0.0.1:$port/set") == 200 ]] || die "$name: POST /set failed"
+        ;;
+    *)
+        [[ $("${post[@]}" -d 'a=1&test=This+value+should+be+present' "http://127.0.0.1:$port/set") == 200 ]] ||
+            die "$name: POST /set failed"
+        ;;
+    esac
+    if [[ -f $jar ]]; then
+        # Netscape cookie file: name and value are fields 6 and 7.
+        cookie=$(awk -F '\t' 'NF >= 7 { c = c (c ? "; " : "") $6 "=" $7 } END { print c }' "$jar")
+        [[ -n $cookie ]] || die "$name: no cookie was issued"
+    fi
+    check_get "$name" "$port" "$cookie"
+
+    local url="http://127.0.0.1:$port/get" hdr=()
+    [[ -n $cookie ]] && hdr=(-H "Cookie: $cookie")
+    if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
+        taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${hdr[@]}" "$url" >/dev/null
+    fi
+    local w="$OUT/wrk/r$round-$name.txt"
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${hdr[@]}" "$url" >"$w"
+    check_get "$name" "$port" "$cookie"
+    stop_server
+
+    grep -q 'Non-2xx or 3xx responses' "$w" && die "$name: wrk got error answers: $w"
+    grep -q 'Socket errors' "$w" && die "$name: wrk had socket errors: $w"
+    local rps p50 p99
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$w")
+    p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$w")")
+    p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$w")")
+    [[ -n $rps && $p50 != NA && $p99 != NA ]] || die "$name: cannot read wrk's output: $w"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" >>"$OUT/results.tsv"
+    printf '   %-28s %10.0f req/s  p50 %8.1f us  p99 %8.1f us\n' "$name" "$rps" "$p50" "$p99" >&2
+}
+
+# --- rounds ------------------------------------------------------------------
+mkdir -p "$OUT/logs" "$OUT/wrk"
+printf 'round\tserver\treq_s\tp50_us\tp99_us\n' >"$OUT/results.tsv"
+: >"$OUT/notes.txt"
+n=${#SERVERS[@]}
+secs() { local d=$1 f=1; case $d in *m) f=60 ;; *h) f=3600 ;; esac; d=${d%[smh]}; echo $((d * f)); }
+log "$ROUNDS round(s) x $n servers x ($WARMUP + $DURATION): about $((ROUNDS * n * ($(secs "$WARMUP") + $(secs "$DURATION") + 1) / 60 + 1)) min; results in $OUT"
+load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
+for ((r = 1; r <= ROUNDS; r++)); do
+    log "round $r/$ROUNDS (load average $(cut -d ' ' -f 1 /proc/loadavg))"
+    for ((i = 0; i < n; i++)); do
+        measure "$r" "${SERVERS[$(((i + r - 1) % n))]}"
+    done
+done
+load_end=$(cut -d ' ' -f 1-3 /proc/loadavg)
+
+# --- summary -----------------------------------------------------------------
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+col() { awk -F '\t' -v s="$1" -v c="$2" 'NR > 1 && $2 == s { print $c }' "$OUT/results.tsv"; }
+declare -A MED
+{
+    echo "End-to-end load: GET /get with a valid session cookie (bench/load/run.sh)"
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $ncpu cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -r)"
+    echo "$(rustc --version), $(wrk --version 2>&1 | head -n 1 | cut -d ' ' -f 1-2)"
+    echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP), server on core $SERVER_CPU with 1 worker, wrk on core $CLIENT_CPU"
+    echo "reference apps: memory store, RUST_LOG=${SERVER_RUST_LOG:-(unset)}"
+    echo "$ROUNDS interleaved round(s), each server started fresh per measurement; medians over rounds"
+    echo "load average: $load_start at the start, $load_end at the end"
+    echo
+    printf '%-28s %11s %11s %11s %23s\n' server 'req/s' 'p50 (us)' 'p99 (us)' 'req/s min..max'
+    for s in "${SERVERS[@]}"; do
+        MED[$s]=$(col "$s" 3 | median)
+        printf '%-28s %11.0f %11.1f %11.1f %23s\n' "$s" "${MED[$s]}" "$(col "$s" 4 | median)" "$(col "$s" 5 | median)" \
+            "$(col "$s" 3 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo, hi }')"
+    done
+    echo
+    echo "ratios of req/s (ratio of medians [range of the per-round ratios]):"
+    # ratio A B TARGET OP LABEL: A/B, checked against TARGET when OP is >= or >.
+    ratio() {
+        local a=$1 b=$2 target=$3 op=$4 label=$5
+        [[ -n ${MED[$a]:-} && -n ${MED[$b]:-} ]] || return 0
+        local q range verdict=""
+        q=$(awk -v x="${MED[$a]}" -v y="${MED[$b]}" 'BEGIN { printf "%.3f", x / y }')
+        range=$(awk -F '\t' -v a="$a" -v b="$b" 'NR > 1 && $2 == a { x[$1] = $3 } NR > 1 && $2 == b { y[$1] = $3 }
+            END { for (r in x) if (r in y) { q = x[r] / y[r]; if (!n++ || q < lo) lo = q; if (n == 1 || q > hi) hi = q }
+                  if (n) printf "%.3f..%.3f", lo, hi; else print "-" }' "$OUT/results.tsv")
+        if [[ $op != - ]]; then
+            if awk -v q="$q" -v t="$target" -v op="$op" 'BEGIN { exit !(op == ">=" ? q >= t : q > t) }'; then
+                verdict="ok (target $op $target)"
+            else
+                verdict="MISSED (target $op $target)"
+            fi
+        fi
+        printf '  %-56s %6s [%s]  %s\n' "$label" "$q" "$range" "$verdict"
+    }
+    for a in poem rocket warp; do
+        ratio "sj-$a-hs256" "$a-bare" 0.85 '>=' "$a + session-jwt HS256 / $a bare"
+    done
+    ratio sj-poem-hs256 poem-server-session 1 '>' "poem + session-jwt HS256 / poem ServerSession (plain)"
+    ratio sj-poem-hs256 poem-server-session-signed 1 '>' "poem + session-jwt HS256 / poem ServerSession (signed)"
+    for a in poem rocket warp; do
+        ratio "sj-$a-es256" "sj-$a-hs256" 0.90 '>=' "$a + session-jwt ES256 / HS256"
+    done
+    ratio poem-server-session poem-bare 0 - "poem ServerSession (plain) / poem bare"
+    ratio axum-tower-sessions axum-bare 0 - "axum + tower-sessions / axum bare"
+    ratio sj-poem-hs256 axum-tower-sessions 0 - "poem + session-jwt HS256 / axum + tower-sessions"
+    if [[ -s $OUT/notes.txt ]]; then
+        echo
+        sort -u "$OUT/notes.txt"
+    fi
+    echo
+    if ((ROUNDS < 3)); then
+        echo "only $ROUNDS round(s): a smoke test, not a measurement"
+    fi
+    echo "raw results: $OUT/results.tsv; wrk outputs: $OUT/wrk/; server logs: $OUT/logs/"
+} | tee "$OUT/summary.txt"
