@@ -31,6 +31,9 @@ const CONTRACT_VARS: &[&str] = &[
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_SAVE_EVERY_REQUEST",
     "REDIS_URL",
+    "DATABASE_URL",
+    "SESSION_STORE",
+    "DJANGO_SECRET_KEY",
 ];
 
 fn workspace_root() -> PathBuf {

@@ -3,6 +3,15 @@
 //! the environment, the port, signal handling, and the framework-neutral
 //! part of each route (`docs/reference-app.md` is the contract).
 //!
+//! In Django mode (`DATABASE_URL` + `SESSION_STORE=django` +
+//! `DJANGO_SECRET_KEY`) the sessions are those of a Django app, in its
+//! `django_session` table, and the users those of its `auth_user` table.
+//! Checking a password then reads the database: the routes that do
+//! ([`login_async`], [`change_password_async`]) are async; their sync
+//! forms ([`login`], [`change_password`]) still work there, on a
+//! multi-threaded Tokio runtime, by blocking the handler's thread
+//! ([`tokio::task::block_in_place`]).
+//!
 //! Every session, token and cookie rule is the library's: this crate only
 //! calls its public API, as an app would. Each demo is then routes and
 //! wiring: it reads the request the framework's way, calls one function
@@ -21,6 +30,7 @@ use session_jwt_core::auth::{safe_next, session_auth_hash};
 use session_jwt_core::{
     AuthUser, MemoryStore, Secret, Session, SessionJwt, SessionStore, StoreError, UserLoader, env,
 };
+use session_jwt_sql::{DjangoSettings, DjangoUser, DjangoUsers, SqlStore};
 use subtle::ConstantTimeEq;
 
 /// The largest request body a demo accepts (the framework answers 413 above).
@@ -46,7 +56,9 @@ pub fn extra_claims(_user: Option<&Value>) -> Map<String, Value> {
 /// A user's profile (a nested attribute for the `t` field).
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
-    /// The team.
+    /// The team; empty for a user without one (Django's users): the token
+    /// then has no `t` claim.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub team: String,
 }
 
@@ -63,9 +75,50 @@ pub struct User {
     /// The profile.
     pub profile: Profile,
     #[serde(skip)]
-    password: String,
+    password: Password,
     #[serde(skip)]
     auth_hash: String,
+}
+
+/// How a user's password is kept.
+#[derive(Clone)]
+enum Password {
+    /// In clear, in the built-in table (a demo).
+    Clear(String),
+    /// Django's hash (`pbkdf2_sha256$...`), from `auth_user`.
+    Django(String),
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl User {
+    /// Whether `password` is this user's (constant time). For a Django
+    /// user this runs PBKDF2 (a fraction of a second): in async code prefer
+    /// [`change_password_async`].
+    fn check_password(&self, password: &str) -> bool {
+        match &self.password {
+            Password::Clear(p) => p.as_bytes().ct_eq(password.as_bytes()).into(),
+            Password::Django(hash) => session_jwt_sql::password::check_password(password, hash),
+        }
+    }
+
+    /// A Django user as the demo's user: no profile team.
+    fn from_django(user: DjangoUser) -> Option<Self> {
+        Some(Self {
+            id: u64::try_from(user.id).ok()?,
+            auth_hash: user.session_auth_hash(),
+            password: Password::Django(user.password_hash().to_owned()),
+            username: user.username,
+            email: user.email,
+            profile: Profile {
+                team: String::new(),
+            },
+        })
+    }
 }
 
 impl AuthUser for User {
@@ -78,13 +131,24 @@ impl AuthUser for User {
     }
 }
 
-/// The in-memory user table. Passwords are kept in clear because this is a
+/// The users: the in-memory table of the contract, or (Django mode) Django's
+/// `auth_user` table.
+///
+/// In the in-memory table passwords are kept in clear because this is a
 /// demo; the auth hash is keyed with the engine's auth secret (derived from
 /// the signing key), so every instance with the same key agrees on it.
 #[derive(Clone)]
 pub struct Users {
-    table: Arc<RwLock<HashMap<u64, User>>>,
-    secret: Arc<Secret>,
+    backend: UsersBackend,
+}
+
+#[derive(Clone)]
+enum UsersBackend {
+    Memory {
+        table: Arc<RwLock<HashMap<u64, User>>>,
+        secret: Arc<Secret>,
+    },
+    Django(DjangoUsers),
 }
 
 impl Users {
@@ -96,7 +160,7 @@ impl Users {
             username: username.into(),
             email: format!("{username}@domain.com"),
             profile: Profile { team: team.into() },
-            password: password.into(),
+            password: Password::Clear(password.into()),
             auth_hash: session_auth_hash(secret.expose(), password),
         };
         let table = [
@@ -107,32 +171,129 @@ impl Users {
         .map(|u| (u.id, u))
         .collect();
         Self {
-            table: Arc::new(RwLock::new(table)),
-            secret,
+            backend: UsersBackend::Memory {
+                table: Arc::new(RwLock::new(table)),
+                secret,
+            },
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, User>> {
-        self.table.read().unwrap_or_else(|p| p.into_inner())
+    /// Django's users (`auth_user`), with Django's password hashes and
+    /// session auth hash.
+    #[must_use]
+    pub fn django(users: DjangoUsers) -> Self {
+        Self {
+            backend: UsersBackend::Django(users),
+        }
     }
 
-    /// The user with these credentials.
+    fn read(
+        table: &RwLock<HashMap<u64, User>>,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<u64, User>> {
+        table.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The user with these credentials. In Django mode this reads the
+    /// database by blocking the thread (see the crate docs); a database
+    /// failure is logged and answered as bad credentials: prefer
+    /// [`Users::check_async`].
     pub fn check(&self, username: &str, password: &str) -> Option<User> {
-        self.read()
-            .values()
-            .find(|u| u.username == username)
-            .filter(|u| bool::from(u.password.as_bytes().ct_eq(password.as_bytes())))
-            .cloned()
+        match &self.backend {
+            UsersBackend::Memory { table, .. } => Self::read(table)
+                .values()
+                .find(|u| u.username == username)
+                .filter(|u| u.check_password(password))
+                .cloned(),
+            UsersBackend::Django(_) => block_on(self.check_async(username, password))
+                .and_then(|r| {
+                    r.map_err(|e| tracing::error!(error = %e, "login: user database failed"))
+                        .ok()
+                })
+                .flatten(),
+        }
     }
 
-    /// Changes a password (and so the auth hash); the updated user.
-    pub fn set_password(&self, id: u64, password: &str) -> Option<User> {
-        let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
-        let user = table.get_mut(&id)?;
-        user.password = password.into();
-        user.auth_hash = session_auth_hash(self.secret.expose(), password);
-        Some(user.clone())
+    /// The user with these credentials; a database failure is an error
+    /// (answer 503).
+    ///
+    /// # Errors
+    /// When Django's user table cannot be read.
+    pub async fn check_async(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            UsersBackend::Memory { .. } => Ok(self.check(username, password)),
+            UsersBackend::Django(users) => Ok(users
+                .authenticate(username, password)
+                .await?
+                .and_then(User::from_django)),
+        }
     }
+
+    /// Changes a password (and so the auth hash); the updated user. In
+    /// Django mode this writes the database by blocking the thread: prefer
+    /// [`Users::set_password_async`].
+    pub fn set_password(&self, id: u64, password: &str) -> Option<User> {
+        match &self.backend {
+            UsersBackend::Memory { table, secret } => {
+                let mut table = table.write().unwrap_or_else(|p| p.into_inner());
+                let user = table.get_mut(&id)?;
+                user.password = Password::Clear(password.into());
+                user.auth_hash = session_auth_hash(secret.expose(), password);
+                Some(user.clone())
+            }
+            UsersBackend::Django(_) => block_on(self.set_password_async(id, password))
+                .and_then(|r| {
+                    r.map_err(
+                        |e| tracing::error!(error = %e, "password change: user database failed"),
+                    )
+                    .ok()
+                })
+                .flatten(),
+        }
+    }
+
+    /// Changes a password; the updated user, `None` if there is no such
+    /// user. In Django mode: a new PBKDF2-SHA256 hash in `auth_user`, which
+    /// Django accepts.
+    ///
+    /// # Errors
+    /// When Django's user table cannot be written.
+    pub async fn set_password_async(
+        &self,
+        id: u64,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            UsersBackend::Memory { .. } => Ok(self.set_password(id, password)),
+            UsersBackend::Django(users) => {
+                let Ok(id) = i64::try_from(id) else {
+                    return Ok(None);
+                };
+                Ok(users
+                    .set_password(id, password)
+                    .await?
+                    .and_then(User::from_django))
+            }
+        }
+    }
+}
+
+/// Runs `fut` to completion from sync code inside a multi-threaded Tokio
+/// runtime (a handler's thread blocks meanwhile); `None`, with an error
+/// logged, elsewhere.
+fn block_on<F: Future>(fut: F) -> Option<F::Output> {
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        tracing::error!(
+            "Django mode needs a multi-threaded Tokio runtime for the sync demo routes; \
+             use login_async and change_password_async"
+        );
+        return None;
+    }
+    Some(tokio::task::block_in_place(|| handle.block_on(fut)))
 }
 
 #[async_trait::async_trait]
@@ -140,7 +301,15 @@ impl UserLoader for Users {
     type User = User;
 
     async fn load_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(id.parse().ok().and_then(|id| self.read().get(&id).cloned()))
+        match &self.backend {
+            UsersBackend::Memory { table, .. } => Ok(id
+                .parse()
+                .ok()
+                .and_then(|id| Self::read(table).get(&id).cloned())),
+            UsersBackend::Django(users) => {
+                Ok(users.load_user(id).await?.and_then(User::from_django))
+            }
+        }
     }
 }
 
@@ -151,9 +320,11 @@ pub struct Demo {
     /// The engine: keys, cookie settings, fields, claims provider, and the
     /// user loader.
     pub engine: SessionJwt,
-    /// The session store: Redis with `REDIS_URL`, else in memory.
+    /// The session store: Redis with `REDIS_URL`, SQL with `DATABASE_URL`
+    /// (Django's table with `SESSION_STORE=django`), else in memory.
     pub store: Arc<dyn SessionStore>,
-    /// The user table (also the engine's user loader).
+    /// The users (also the engine's user loader): the built-in table, or
+    /// Django's `auth_user` in Django mode.
     pub users: Users,
     /// `PORT`, default 8000.
     pub port: u16,
@@ -161,8 +332,8 @@ pub struct Demo {
 
 impl Demo {
     /// The demo's configuration from the contract's environment variables.
-    /// Must run inside a Tokio runtime (the Redis store needs one). Errors
-    /// name the variable.
+    /// Must run inside a Tokio runtime (the Redis and SQL stores need one).
+    /// Errors name the variable.
     pub fn from_env() -> Result<Self, String> {
         let engine = env::from_env()
             .and_then(|b| {
@@ -172,34 +343,100 @@ impl Demo {
                     .map_err(env::variable_for)
             })
             .map_err(|e| e.to_string())?;
-        let users = Users::demo(
-            engine
-                .auth_secret()
-                .ok_or("SESSION_JWT_KEY: a signing key is needed")?,
-        );
+        let (store, users) = match StoreChoice::from_env()? {
+            StoreChoice::Memory => (Arc::new(MemoryStore::new()) as Arc<dyn SessionStore>, None),
+            StoreChoice::Redis(url) => (redis_store(&url)?, None),
+            StoreChoice::Sql(url) => {
+                // The table is made on first use; the database is connected
+                // lazily (503 while it is down).
+                let store = SqlStore::builder(url)
+                    .with_create_table(true)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                (Arc::new(store) as Arc<dyn SessionStore>, None)
+            }
+            StoreChoice::Django { url, secret_key } => {
+                let store = SqlStore::builder(url)
+                    .with_django(DjangoSettings::new(secret_key.as_bytes()))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let users =
+                    DjangoUsers::new(&store, secret_key.as_bytes()).map_err(|e| e.to_string())?;
+                (
+                    Arc::new(store) as Arc<dyn SessionStore>,
+                    Some(Users::django(users)),
+                )
+            }
+        };
+        let users = match users {
+            Some(users) => users,
+            None => Users::demo(
+                engine
+                    .auth_secret()
+                    .ok_or("SESSION_JWT_KEY: a signing key is needed")?,
+            ),
+        };
         Ok(Self {
             engine: engine.with_user_loader(users.clone()),
-            store: session_store()?,
+            store,
             users,
             port: port()?,
         })
     }
 }
 
-/// The session store: Redis when `REDIS_URL` is set (sessions shared by every
-/// instance and surviving restarts), else in memory. Redis is connected
-/// lazily: the app starts while it is down and answers 503 until it is back.
-fn session_store() -> Result<Arc<dyn SessionStore>, String> {
-    match std::env::var("REDIS_URL") {
-        Ok(url) if !url.is_empty() => {
-            let store = session_jwt_redis::RedisStore::new(&url).map_err(|e| match e {
-                session_jwt_redis::Error::Url(_) => e.to_string(),
-                e => format!("REDIS_URL: {e}"),
-            })?;
-            Ok(Arc::new(store))
+/// Which store the environment asks for.
+enum StoreChoice {
+    Memory,
+    Redis(String),
+    Sql(String),
+    Django { url: String, secret_key: String },
+}
+
+impl StoreChoice {
+    fn from_env() -> Result<Self, String> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        let django = match var("SESSION_STORE").as_deref() {
+            None => false,
+            Some("django") => true,
+            Some(other) => {
+                return Err(format!(
+                    "SESSION_STORE: {other:?} is not a store (set django, with DATABASE_URL, \
+                     for Django's own session table; leave it unset otherwise)"
+                ));
+            }
+        };
+        match (var("REDIS_URL"), var("DATABASE_URL")) {
+            (Some(_), Some(_)) => Err(
+                "DATABASE_URL: REDIS_URL is set as well; set one of them (the session store)"
+                    .to_owned(),
+            ),
+            (_, None) if django => Err(
+                "SESSION_STORE: django needs DATABASE_URL (the database of the Django app)"
+                    .to_owned(),
+            ),
+            (Some(url), None) => Ok(Self::Redis(url)),
+            (None, Some(url)) if django => {
+                let secret_key = var("DJANGO_SECRET_KEY").ok_or(
+                    "DJANGO_SECRET_KEY: required with SESSION_STORE=django (the Django app's \
+                     SECRET_KEY, which signs session_data and keys the session auth hash)",
+                )?;
+                Ok(Self::Django { url, secret_key })
+            }
+            (None, Some(url)) => Ok(Self::Sql(url)),
+            (None, None) => Ok(Self::Memory),
         }
-        _ => Ok(Arc::new(MemoryStore::new())),
     }
+}
+
+/// The Redis store at `url`, connected lazily: the app starts while Redis
+/// is down and answers 503 until it is back.
+fn redis_store(url: &str) -> Result<Arc<dyn SessionStore>, String> {
+    let store = session_jwt_redis::RedisStore::new(url).map_err(|e| match e {
+        session_jwt_redis::Error::Url(_) => e.to_string(),
+        e => format!("REDIS_URL: {e}"),
+    })?;
+    Ok(Arc::new(store))
 }
 
 fn port() -> Result<u16, String> {
@@ -292,9 +529,31 @@ impl LoginForm {
 }
 
 /// `POST /login`. No form at all (no body, another content type) is a failed
-/// login like any other: 401 `Failed`.
+/// login like any other: 401 `Failed`. In Django mode, [`login_async`] does
+/// not block the thread while the database answers.
 pub fn login(session: &Session, users: &Users, form: Option<&LoginForm>) -> Reply {
-    let Some(user) = form.and_then(|f| users.check(&f.username, &f.password)) else {
+    let user = form.and_then(|f| users.check(&f.username, &f.password));
+    finish_login(session, user, form)
+}
+
+/// `POST /login`, checking the password without blocking the thread (Django
+/// mode reads the database); a user database that fails is 503.
+pub async fn login_async(session: &Session, users: &Users, form: Option<&LoginForm>) -> Reply {
+    let user = match form {
+        Some(f) => match users.check_async(&f.username, &f.password).await {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::error!(error = %e, "login: the user database failed; answering 503");
+                return Reply::text(503, "Service Unavailable");
+            }
+        },
+        None => None,
+    };
+    finish_login(session, user, form)
+}
+
+fn finish_login(session: &Session, user: Option<User>, form: Option<&LoginForm>) -> Reply {
+    let Some(user) = user else {
         return Reply::text(401, "Failed");
     };
     if let Err(e) = session
@@ -358,7 +617,8 @@ pub fn me(user: &User) -> Value {
 
 /// `POST /password` (form `old`, `new`), for a logged-in user. This session
 /// stays logged in; the user's other sessions no longer match the auth hash
-/// and are logged out at their next request.
+/// and are logged out at their next request. In Django mode,
+/// [`change_password_async`] does not block the thread meanwhile.
 pub fn change_password(
     session: &Session,
     users: &Users,
@@ -367,11 +627,48 @@ pub fn change_password(
     new: Option<&str>,
 ) -> Reply {
     let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
-    let old_ok: bool = user.password.as_bytes().ct_eq(old.as_bytes()).into();
+    if !user.check_password(old) || new.is_empty() {
+        return Reply::text(400, "Bad password");
+    }
+    finish_password_change(session, users.set_password(user.id, new))
+}
+
+/// `POST /password`, hashing and writing without blocking the thread (Django
+/// mode: PBKDF2 on a blocking thread, then `auth_user`); a user database
+/// that fails is 503.
+pub async fn change_password_async(
+    session: &Session,
+    users: &Users,
+    user: &User,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> Reply {
+    let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+    let old_ok = match &user.password {
+        Password::Clear(_) => user.check_password(old),
+        Password::Django(hash) => {
+            let (old, hash) = (old.to_owned(), hash.clone());
+            tokio::task::spawn_blocking(move || {
+                session_jwt_sql::password::check_password(&old, &hash)
+            })
+            .await
+            .unwrap_or(false)
+        }
+    };
     if !old_ok || new.is_empty() {
         return Reply::text(400, "Bad password");
     }
-    let Some(user) = users.set_password(user.id, new) else {
+    match users.set_password_async(user.id, new).await {
+        Ok(updated) => finish_password_change(session, updated),
+        Err(e) => {
+            tracing::error!(error = %e, "password change: the user database failed; answering 503");
+            Reply::text(503, "Service Unavailable")
+        }
+    }
+}
+
+fn finish_password_change(session: &Session, updated: Option<User>) -> Reply {
+    let Some(user) = updated else {
         return Reply::text(400, "No such user");
     };
     if let Err(e) = session.update_auth_hash(&user) {
@@ -438,7 +735,12 @@ pub fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // Rocket logs each request at info through `log`, whatever
+                // its own log_level: the reference apps keep the library's
+                // info and the frameworks' warnings.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,rocket=warn,_=warn,hyper=warn")
+                }),
         )
         .try_init();
 }

@@ -42,7 +42,7 @@ fn login_page(Query(q): Query<NextQuery>) -> Html<String> {
 }
 
 #[handler]
-fn login(
+async fn login(
     session: Session,
     Data(users): Data<&Users>,
     form: Option<Form<Vec<(String, String)>>>,
@@ -50,7 +50,7 @@ fn login(
     let form = form.map(|Form(pairs)| {
         LoginForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     });
-    respond(demo_support::login(&session, users, form.as_ref()))
+    respond(demo_support::login_async(&session, users, form.as_ref()).await)
 }
 
 #[handler]
@@ -88,26 +88,26 @@ struct PasswordForm {
 }
 
 #[handler]
-fn change_password(
+async fn change_password(
     LoginRequired(user): LoginRequired<User>,
     session: Session,
     Data(users): Data<&Users>,
     form: Option<Form<PasswordForm>>,
 ) -> Response {
     let (old, new) = form.map_or((None, None), |Form(f)| (f.old, f.new));
-    respond(demo_support::change_password(
-        &session,
-        users,
-        &user,
-        old.as_deref(),
-        new.as_deref(),
-    ))
+    respond(
+        demo_support::change_password_async(&session, users, &user, old.as_deref(), new.as_deref())
+            .await,
+    )
 }
 
 /// Request bodies over 64 KiB are refused with 413 (Poem's `SizeLimit`
 /// would also refuse every body without a `Content-Length`).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let body = req.take_body().into_bytes_limit(demo_support::MAX_BODY as usize).await?;
+    let body = req
+        .take_body()
+        .into_bytes_limit(demo_support::MAX_BODY as usize)
+        .await?;
     req.set_body(body);
     next.call(req).await.map(IntoResponse::into_response)
 }
