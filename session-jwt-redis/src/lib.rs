@@ -4,6 +4,8 @@
 //! everywhere".
 //!
 //! ```no_run
+//! use std::sync::Arc;
+//!
 //! use session_jwt_core::time::{Duration, OffsetDateTime};
 //! use session_jwt_core::{Record, SaveMode, SessionKey, SessionStore};
 //! use session_jwt_redis::RedisStore;
@@ -18,7 +20,7 @@
 //!
 //! let now = OffsetDateTime::now_utc();
 //! let key = SessionKey::generate();
-//! let record = Record { items: Default::default(), expires: now + Duration::hours(1) };
+//! let record = Arc::new(Record { items: Default::default(), expires: now + Duration::hours(1) });
 //! assert!(store.save(&key, &record, SaveMode::Create, now).await?);
 //! assert_eq!(store.load(&key, now).await?, Some(record));
 //! store.delete(&key).await?;
