@@ -2,6 +2,7 @@
 //! settings types (found by serializing them) must be named on the page, and
 //! the page's examples must build the same configuration.
 
+use guide_check::blocks;
 use serde_json::Value;
 use session_jwt_core::{Builder, Settings};
 
@@ -43,27 +44,6 @@ fn every_setting_is_documented() {
     );
 }
 
-/// The fenced blocks of `lang` on the page.
-fn blocks(lang: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in PAGE.lines() {
-        match &mut current {
-            None if line.trim() == format!("```{lang}") => current = Some(String::new()),
-            Some(block) if line.trim() == "```" => {
-                out.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
-}
-
 #[test]
 fn the_four_forms_give_the_same_configuration() {
     use session_jwt_core::{Key, SessionJwt};
@@ -78,7 +58,7 @@ fn the_four_forms_give_the_same_configuration() {
             .build()?;
         Ok(engine)
     };
-    let rust = blocks("rust");
+    let rust = blocks(PAGE, "rust");
     assert_eq!(rust.len(), 1);
     let this_file = include_str!("configuration.rs");
     for line in rust[0].lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -86,7 +66,7 @@ fn the_four_forms_give_the_same_configuration() {
     }
     let from_code = code().unwrap();
 
-    let toml_blocks = blocks("toml");
+    let toml_blocks = blocks(PAGE, "toml");
     assert_eq!(toml_blocks.len(), 2);
     let file: Settings = toml::from_str(&toml_blocks[0]).unwrap();
     let rocket: toml::Table = toml::from_str(&toml_blocks[1]).unwrap();

@@ -6,6 +6,7 @@
 //! a page without this file (or the reverse) fails
 //! `every_code_block_of_the_docs_is_checked_here`.
 
+use guide_check::{blocks, lines};
 use serde::Serialize;
 use serde_json::json;
 use session_jwt_core::time::OffsetDateTime;
@@ -25,37 +26,6 @@ const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
 fn vector(name: &str) -> String {
     format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The fenced blocks of `lang` in a Markdown page.
-fn blocks(page: &str, lang: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in page.lines() {
-        let fence = line.trim_start();
-        match &mut current {
-            None if fence.starts_with("```") && fence[3..].trim() == lang => {
-                current = Some(String::new());
-            }
-            Some(block) if fence.starts_with("```") => {
-                out.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
 }
 
 #[test]

@@ -6,39 +6,14 @@
 const README: &str = include_str!("../../README.md");
 const PROGRAM: &str = include_str!("../examples/getting_started.rs");
 
-fn lines(text: &str) -> Vec<&str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
 #[test]
 fn the_readme_shows_the_getting_started_program() {
-    let program = lines(PROGRAM);
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in README.lines() {
-        match &mut current {
-            None if line.trim() == "```rust" => current = Some(String::new()),
-            Some(block) if line.trim() == "```" => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
+    let blocks = guide_check::blocks(README, "rust");
     assert_eq!(blocks.len(), 2, "the README's Rust blocks");
     for block in blocks {
-        let block = lines(&block);
         assert!(
-            program.windows(block.len()).any(|w| w == block.as_slice()),
-            "this README block is not in examples/getting_started.rs:\n{}",
-            block.join("\n")
+            guide_check::contains_block(PROGRAM, &block),
+            "this README block is not in examples/getting_started.rs:\n{block}"
         );
     }
 }

@@ -21,159 +21,30 @@ const RUN: &str = "cargo run -p session-jwt-warp --example getting_started";
 
 // ---------------------------------------------------------------- the page
 
-/// The fenced blocks of `lang` in a Markdown page.
-fn blocks(page: &str, lang: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in page.lines() {
-        let fence = line.trim_start();
-        match &mut current {
-            None if fence.starts_with("```") && fence[3..].trim() == lang => {
-                current = Some(String::new());
-            }
-            Some(block) if fence.starts_with("```") => {
-                out.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
-}
-
-/// Lines as compared: trimmed, blank ones left out.
-fn lines(text: &str) -> Vec<&str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// The example without its leading `//!` comment (which is about this
-/// repository, not the reader's program).
-fn program(example: &str) -> Vec<&str> {
-    lines(example)
-        .into_iter()
-        .skip_while(|l| l.starts_with("//!"))
-        .collect()
-}
+/// The guide and the program it shows.
+const THE_GUIDE: guide_check::Guide = guide_check::Guide {
+    path: GUIDE_PATH,
+    page: GUIDE,
+    example: EXAMPLE,
+    run: RUN,
+    // Features the program needs beyond a crate's defaults.
+    features: &[("warp", "server"), ("tokio", "full"), ("serde", "derive")],
+    shown_until: None,
+};
 
 #[test]
 fn every_rust_block_of_the_guide_is_in_the_example() {
-    let example = lines(EXAMPLE);
-    let rust = blocks(GUIDE, "rust");
-    assert!(!rust.is_empty(), "{GUIDE_PATH} has no rust block");
-    for block in &rust {
-        let block = lines(block);
-        assert!(
-            example.windows(block.len()).any(|w| w == block.as_slice()),
-            "this rust block of {GUIDE_PATH} is not in examples/getting_started.rs \
-             (the guide shows the example as it is):\n{}",
-            block.join("\n")
-        );
-    }
+    THE_GUIDE.assert_every_block_is_in_the_example();
 }
 
 #[test]
 fn the_guide_shows_the_whole_program() {
-    let rust = blocks(GUIDE, "rust").concat();
-    let shown = lines(&rust);
-    let program = program(EXAMPLE);
-    let differ = (0..shown.len().max(program.len())).find(|&i| shown.get(i) != program.get(i));
-    if let Some(i) = differ {
-        panic!(
-            "the rust blocks of {GUIDE_PATH}, in order, must be examples/getting_started.rs \
-             after its `//!` comment (a reader who copies them has the whole program); \
-             they differ at line {i} of the program: the guide has {:?}, the example {:?}",
-            shown.get(i),
-            program.get(i)
-        );
-    }
-}
-
-/// Features the program needs beyond a crate's defaults, which the guide's
-/// `cargo add` lines must ask for.
-const FEATURES: &[(&str, &str)] = &[("warp", "server"), ("tokio", "full"), ("serde", "derive")];
-
-/// The guide's `cargo add` lines: the crates each names, and its features.
-fn cargo_add_lines(page: &str) -> Vec<(Vec<String>, Vec<String>)> {
-    let shell = blocks(page, "sh").concat();
-    let mut out = Vec::new();
-    for line in shell.lines() {
-        let Some(args) = line.trim().strip_prefix("cargo add ") else {
-            continue;
-        };
-        let mut words = args
-            .split('#')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace();
-        let (mut crates, mut features) = (Vec::new(), Vec::new());
-        while let Some(word) = words.next() {
-            match word {
-                "--features" | "-F" => {
-                    let list = words.next().unwrap_or_default();
-                    features.extend(list.split(',').map(str::to_owned));
-                }
-                w if w.starts_with('-') => {}
-                w => crates.push(w.split('@').next().unwrap_or_default().to_owned()),
-            }
-        }
-        out.push((crates, features));
-    }
-    out
+    THE_GUIDE.assert_the_page_shows_the_whole_program();
 }
 
 #[test]
 fn the_cargo_add_lines_name_every_crate_and_feature_the_program_uses() {
-    let added = cargo_add_lines(GUIDE);
-    for krate in crates_used(EXAMPLE) {
-        assert!(
-            added.iter().any(|(crates, _)| crates.contains(&krate)),
-            "{GUIDE_PATH}: no `cargo add` line names `{krate}`, which the program uses \
-             (cargo add lines: {added:?})"
-        );
-    }
-    for (krate, feature) in FEATURES {
-        let with_feature = |(crates, features): &(Vec<String>, Vec<String>)| {
-            crates.iter().any(|c| c == krate)
-                && features
-                    .iter()
-                    .any(|f| f == feature || *f == format!("{krate}/{feature}"))
-        };
-        assert!(
-            added.iter().any(with_feature),
-            "{GUIDE_PATH}: no `cargo add {krate}` line asks for feature `{feature}`, \
-             which the program needs (cargo add lines: {added:?})"
-        );
-    }
-    assert!(GUIDE.contains(RUN), "{GUIDE_PATH} names `{RUN}`");
-}
-
-/// The crates named by the program's `use` lines and attributes, as
-/// Cargo names them.
-fn crates_used(example: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in program(example) {
-        let path = line
-            .strip_prefix("use ")
-            .or_else(|| line.strip_prefix("#[").filter(|a| a.contains("::")));
-        let Some(root) = path.and_then(|p| p.split("::").next()) else {
-            continue;
-        };
-        if ["std", "core", "alloc", "crate", "self", "super"].contains(&root) {
-            continue;
-        }
-        let krate = root.replace('_', "-");
-        if !out.contains(&krate) {
-            out.push(krate);
-        }
-    }
-    out
+    THE_GUIDE.assert_cargo_add_covers_the_program();
 }
 
 // ---------------------------------------------------------------- the app
