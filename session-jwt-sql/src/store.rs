@@ -19,6 +19,11 @@ use crate::sql::{Layout, Sql, django_time, parse_django_time, valid_table_name};
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("session-jwt-sql needs the `sqlite` or the `postgres` feature (or both)");
 
+
+/// How much longer than the database's own timeout an operation may take
+/// before the store gives up on it (see `SqlStore::timed`).
+const OUTER_GRACE: Duration = Duration::from_secs(1);
+
 /// This library's table, unless [`Builder::with_table`] says otherwise.
 pub const DEFAULT_TABLE: &str = "session_jwt_session";
 
@@ -591,12 +596,17 @@ impl SqlStore {
         }
     }
 
-    /// Bounds `fut` by the store's timeout.
+    /// Bounds `fut` by the store's timeout, plus a grace period: the
+    /// database's own timeout (SQLite's busy timeout, PostgreSQL's
+    /// `statement_timeout`, both the store's timeout) must end a waiting
+    /// statement first. Dropping the future instead would leave the
+    /// statement running on its connection, and a write the caller was told
+    /// had failed could land later, over a newer one.
     async fn timed<T>(
         &self,
         fut: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        tokio::time::timeout(self.inner.timeout, fut)
+        tokio::time::timeout(self.inner.timeout + OUTER_GRACE, fut)
             .await
             .unwrap_or_else(|_| Err(StoreError::unavailable(TimedOut(self.inner.timeout))))
     }
@@ -606,7 +616,7 @@ impl SqlStore {
         &self,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, sqlx::Error> {
-        tokio::time::timeout(self.inner.timeout, fut)
+        tokio::time::timeout(self.inner.timeout + OUTER_GRACE, fut)
             .await
             .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut))
     }
