@@ -19,7 +19,6 @@ use crate::sql::{Layout, Sql, django_time, parse_django_time, valid_table_name};
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("session-jwt-sql needs the `sqlite` or the `postgres` feature (or both)");
 
-
 /// How much longer than the database's own timeout an operation may take
 /// before the store gives up on it (see `SqlStore::timed`).
 const OUTER_GRACE: Duration = Duration::from_secs(1);
