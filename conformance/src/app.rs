@@ -85,10 +85,39 @@ pub fn demo_binary(adapter: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("cargo built no `demo` example for {package}"));
     let dir = workspace_root().join("target").join("conformance");
     std::fs::create_dir_all(&dir).expect("create target/conformance");
+    remove_stale_copies(&dir);
     let copy = dir.join(format!("demo-{adapter}-{}", std::process::id()));
-    std::fs::copy(&exe, &copy).expect("copy the demo executable");
+    let _ = std::fs::remove_file(&copy);
+    // A hard link costs no space; a copy where links are not possible.
+    if std::fs::hard_link(&exe, &copy).is_err() {
+        std::fs::copy(&exe, &copy).expect("copy the demo executable");
+    }
     built.insert(adapter.to_string(), copy.clone());
     copy
+}
+
+/// Removes the demo copies of test processes that have ended (their pid is
+/// the name's suffix), so that repeated runs do not fill the disk.
+fn remove_stale_copies(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.starts_with("demo-"))
+            .and_then(|n| n.rsplit('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Linux only: elsewhere nothing tells a live process from an ended one.
+        let alive = !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists();
+        if pid != std::process::id() && !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn free_port() -> u16 {
