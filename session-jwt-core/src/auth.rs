@@ -121,10 +121,7 @@ impl Session {
         user: &U,
     ) -> Result<(), SessionError> {
         self.check_user_type::<U>()?;
-        let same_user = self
-            .get::<String>(USER_ID)
-            .is_some_and(|id| id == user.id())
-            && self.hash_matches(&user.session_auth_hash());
+        let same_user = self.is_logged_in_as(&user.id(), &user.session_auth_hash());
         if self.get_value(USER_ID).is_some() && !same_user {
             self.flush();
         } else {
@@ -164,17 +161,9 @@ impl Session {
     /// [`Session::authenticate`] for the engine's erased user: whether the
     /// session is (still) logged in as `user`.
     pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
-        // Read without marking the session accessed: the check is the
-        // library's, not the handler's.
-        let matches = match &user {
-            Some(u) => {
-                let s = self.lock();
-                let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
-                stored(USER_ID) == u.id()
-                    && bool::from(stored(USER_HASH).as_bytes().ct_eq(u.auth_hash().as_bytes()))
-            }
-            None => false,
-        };
+        let matches = user
+            .as_ref()
+            .is_some_and(|u| self.is_logged_in_as(&u.id(), &u.auth_hash()));
         match user {
             Some(u) if matches => {
                 self.lock().user = UserState::Checked(u);
@@ -219,9 +208,13 @@ impl Session {
         }
     }
 
-    fn hash_matches(&self, hash: &str) -> bool {
-        let stored: String = self.get(USER_HASH).unwrap_or_default();
-        stored.as_bytes().ct_eq(hash.as_bytes()).into()
+    /// Whether the session's stored user is `id` with auth hash `hash` (the
+    /// hash compared in constant time). Reads without marking the session
+    /// accessed: the check is the library's, not the handler's.
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+        let s = self.lock();
+        let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
+        stored(USER_ID) == id && bool::from(stored(USER_HASH).as_bytes().ct_eq(hash.as_bytes()))
     }
 }
 
