@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use poem::error::ResponseError;
-use poem::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use poem::http::header::{CACHE_CONTROL, COOKIE};
 use poem::http::{HeaderValue, StatusCode, Uri};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use session_jwt_core::time::OffsetDateTime;
@@ -212,27 +212,25 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
 }
 
 fn write_headers(resp: &mut Response, headers: ResponseHeaders) {
-    if let Some(cookie) = headers.set_cookie {
-        match HeaderValue::try_from(cookie) {
+    // The core says which headers, and that a route's own Cache-Control
+    // wins; each is appended, never replacing the app's own Set-Cookie.
+    let has_cache_control = resp.headers().contains_key(CACHE_CONTROL);
+    for (name, value) in headers.headers(has_cache_control) {
+        match HeaderValue::try_from(value) {
             Ok(value) => {
-                resp.headers_mut().append(SET_COOKIE, value);
+                resp.headers_mut().append(name, value);
             }
             Err(_) => {
                 // The core builds the cookie from a base64url token and the
                 // configured (checked) name, path and domain: unreachable
                 // unless the configuration holds bytes a header cannot.
-                tracing::error!("the session cookie is not a valid header value");
+                tracing::error!(
+                    header = name,
+                    "the session header is not a valid header value"
+                );
                 *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 return;
             }
         }
-    }
-    if headers.vary_cookie {
-        resp.headers_mut()
-            .append(VARY, HeaderValue::from_static("Cookie"));
-    }
-    if headers.cache_private && !resp.headers().contains_key(CACHE_CONTROL) {
-        resp.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
     }
 }
