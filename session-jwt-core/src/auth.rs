@@ -14,10 +14,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
 use crate::error::StoreError;
-use crate::session::{ErasedUser, Session, SessionError, USER_HASH, USER_ID, UserState};
+use crate::session::{ErasedUser, Session, SessionError, State, USER_HASH, USER_ID, UserState};
 
 /// A user that can log in.
 pub trait AuthUser: Serialize {
@@ -161,16 +160,18 @@ impl Session {
     /// [`Session::authenticate`] for the engine's erased user: whether the
     /// session is (still) logged in as `user`.
     pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
-        let matches = user
-            .as_ref()
-            .is_some_and(|u| self.is_logged_in_as(&u.id(), &u.auth_hash()));
+        let (id, hash) = match &user {
+            Some(u) => (u.id(), u.auth_hash()),
+            None => Default::default(),
+        };
+        let mut s = self.lock();
         match user {
-            Some(u) if matches => {
-                self.lock().user = UserState::Checked(u);
+            Some(u) if logged_in_as(&s, &id, &hash) => {
+                s.user = UserState::Checked(u);
                 true
             }
             _ => {
-                self.flush();
+                s.flush();
                 false
             }
         }
@@ -212,10 +213,15 @@ impl Session {
     /// hash compared in constant time). Reads without marking the session
     /// accessed: the check is the library's, not the handler's.
     fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
-        let s = self.lock();
-        let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
-        stored(USER_ID) == id && bool::from(stored(USER_HASH).as_bytes().ct_eq(hash.as_bytes()))
+        logged_in_as(&self.lock(), id, hash)
     }
+}
+
+/// [`Session::is_logged_in_as`] under a lock already held.
+fn logged_in_as(s: &State, id: &str, hash: &str) -> bool {
+    let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
+    stored(USER_ID) == id
+        && constant_time_eq::constant_time_eq(stored(USER_HASH).as_bytes(), hash.as_bytes())
 }
 
 /// Where a login-required page redirects an anonymous visitor (Django's

@@ -129,7 +129,7 @@ pub struct LazySession {
     engine: SessionJwt,
     incoming: Incoming,
     now: OffsetDateTime,
-    loaded: std::sync::Mutex<Option<Session>>,
+    loaded: std::sync::OnceLock<Session>,
     /// Whether a load failed (and none succeeded since).
     failed: std::sync::atomic::AtomicBool,
 }
@@ -140,8 +140,8 @@ impl LazySession {
     /// handle after. A store failure is an error, never an anonymous session
     /// (try again on a later call).
     pub async fn get<S: SessionStore + ?Sized>(&self, store: &S) -> Result<Session, StoreError> {
-        if let Some(session) = self.loaded() {
-            return Ok(session);
+        if let Some(session) = self.loaded.get() {
+            return Ok(session.clone());
         }
         let session = match self
             .engine
@@ -156,17 +156,14 @@ impl LazySession {
         };
         self.failed
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        let mut slot = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(slot.get_or_insert(session).clone())
+        // Two calls racing: both loaded, the first one's session is kept.
+        Ok(self.loaded.get_or_init(|| session).clone())
     }
 
     /// The session, if a handler asked for it.
     #[must_use]
     pub fn loaded(&self) -> Option<Session> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.loaded.get().cloned()
     }
 
     /// The request's verified token, before any store access.
@@ -196,10 +193,10 @@ impl LazySession {
                 "the session could not be loaded during this request",
             )));
         }
-        match self.loaded() {
+        match self.loaded.get() {
             Some(session) => {
                 self.engine
-                    .save_response(store, &session, status, self.now)
+                    .save_response(store, session, status, self.now)
                     .await
             }
             None => Ok(ResponseHeaders {
@@ -512,7 +509,7 @@ impl SessionJwt {
             engine: self.clone(),
             incoming: self.read_cookies(headers, now),
             now,
-            loaded: std::sync::Mutex::new(None),
+            loaded: std::sync::OnceLock::new(),
             failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -590,16 +587,15 @@ impl SessionJwt {
     /// hash changed logs the session out). A loader failure is an error
     /// (answer 503: nobody is logged out because the user database is down).
     pub async fn check_user(&self, session: &Session) -> Result<(), StoreError> {
-        let id = {
+        // The record, shared: its user id is read without a copy.
+        let record = {
             let s = session.lock();
             if !matches!(s.user, UserState::Unchecked) {
                 return Ok(());
             }
-            s.items()
-                .get(USER_ID)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            s.record.clone()
         };
+        let id = record.items.get(USER_ID).and_then(Value::as_str);
         let Some(id) = id else {
             // A user id that is not text: not a session this library made.
             session.flush();
@@ -612,7 +608,7 @@ impl SessionJwt {
             );
             return Err(StoreError::Other(Box::new(SessionError::NoUserLoader)));
         };
-        let user = users.load(&id).await?;
+        let user = users.load(id).await?;
         if !session.check_erased(user) {
             tracing::info!("session logged out: its user is gone or changed its password");
         }
@@ -731,13 +727,15 @@ impl SessionJwt {
         let (Some(token), Some(key), Some(expires)) = (&s.token, &s.key, s.record_expires) else {
             return Ok(nothing(delete));
         };
-        let lifetime = self.shared.codec.settings().expires as i64;
-        let new_exp = (lifetime > 0).then(|| (now + Duration::seconds(lifetime)).min(expires));
-        let extends = match (new_exp, token.expires_at()) {
-            (Some(new), Some(old)) => new > old,
-            _ => false,
+        let extends = || {
+            let lifetime = self.shared.codec.settings().expires as i64;
+            let new_exp = (lifetime > 0).then(|| (now + Duration::seconds(lifetime)).min(expires));
+            match (new_exp, token.expires_at()) {
+                (Some(new), Some(old)) => new > old,
+                _ => false,
+            }
         };
-        let refresh = (token.past_half_life(now) && extends) || !token.signed_with_current_key();
+        let refresh = (token.past_half_life(now) && extends()) || !token.signed_with_current_key();
         if !refresh {
             return Ok(nothing(delete));
         }

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroize;
 
@@ -78,9 +77,9 @@ const KEY_LEN: usize = 32;
 
 /// A session key: 32 characters of `[a-z0-9]` from the OS CSPRNG (165 bits),
 /// as Django's. Compared in constant time, zeroized on drop, and never shown
-/// by `Debug`.
+/// by `Debug`. Cheap to clone: clones share the text.
 #[derive(Clone, Eq)]
-pub struct SessionKey(String);
+pub struct SessionKey(Arc<str>);
 
 impl SessionKey {
     /// A new random key.
@@ -102,7 +101,9 @@ impl SessionKey {
             }
         }
         buf.zeroize();
-        Self(out)
+        let key = Self(Arc::from(out.as_str()));
+        out.zeroize();
+        key
     }
 
     /// A key read from outside (a token, a store): 8 to 128 characters of
@@ -112,12 +113,16 @@ impl SessionKey {
         Self::parse_cow(std::borrow::Cow::Borrowed(s))
     }
 
-    /// [`SessionKey::parse`] of text that may already be owned (no copy then).
+    /// [`SessionKey::parse`] of text that may be owned (wiped after the copy).
     pub(crate) fn parse_cow(s: std::borrow::Cow<'_, str>) -> Option<Self> {
         let ok = (8..=128).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| Self(s.into_owned()))
+        let key = ok.then(|| Self(Arc::from(&*s)));
+        if let std::borrow::Cow::Owned(mut text) = s {
+            text.zeroize();
+        }
+        key
     }
 
     /// The key itself, for a store or a token. Never log it.
@@ -129,7 +134,7 @@ impl SessionKey {
 
 impl PartialEq for SessionKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        constant_time_eq::constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
     }
 }
 
@@ -147,7 +152,10 @@ impl fmt::Debug for SessionKey {
 
 impl Drop for SessionKey {
     fn drop(&mut self) {
-        self.0.zeroize();
+        // The last clone wipes the text.
+        if let Some(text) = Arc::get_mut(&mut self.0) {
+            text.zeroize();
+        }
     }
 }
 
@@ -396,6 +404,15 @@ impl Session {
         let mut s = self.lock();
         s.accessed = true;
         s.items().clone()
+    }
+
+    /// Reads the items in place, internal ones (`_`-prefixed) included,
+    /// without copying them (to serialize them, say). The session is locked
+    /// meanwhile: `f` must not use this session.
+    pub fn with_items<R>(&self, f: impl FnOnce(&Map<String, Value>) -> R) -> R {
+        let mut s = self.lock();
+        s.accessed = true;
+        f(s.items())
     }
 
     /// The items without internal ones (names starting with `_`).

@@ -182,7 +182,9 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct MemoryInner {
-    records: HashMap<SessionKey, Arc<Record>>,
+    /// Keys are random and come only from tokens this app signed: a fast
+    /// (seeded) hash rather than SipHash.
+    records: HashMap<SessionKey, Arc<Record>, foldhash::fast::RandomState>,
     /// Size after the last purge; a purge runs when the map has doubled.
     purged_at_len: usize,
 }

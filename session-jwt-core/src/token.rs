@@ -108,7 +108,8 @@ pub struct VerifiedClaims {
     registered: Registered,
     current_key: bool,
     algorithm: Algorithm,
-    kid: Option<String>,
+    /// The key that verified it (its `kid`; its header, for an issued one).
+    verified_by: Key,
 }
 
 impl std::fmt::Debug for VerifiedClaims {
@@ -156,9 +157,9 @@ impl VerifiedClaims {
         self.header.get_or_init(|| {
             let json = match &self.header_source {
                 HeaderSource::Json(json) => std::borrow::Cow::Borrowed(&json[..]),
-                HeaderSource::Issued(key) => std::borrow::Cow::Owned(
+                HeaderSource::Issued => std::borrow::Cow::Owned(
                     URL_SAFE_NO_PAD
-                        .decode(key.encoded_header())
+                        .decode(self.verified_by.encoded_header())
                         .unwrap_or_default(),
                 ),
             };
@@ -176,7 +177,7 @@ impl VerifiedClaims {
     /// The `kid` of the key that verified it, if that key has one.
     #[must_use]
     pub fn key_id(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.verified_by.kid()
     }
 
     /// `iat`, if present.
@@ -202,8 +203,17 @@ impl VerifiedClaims {
     /// without `exp` never are).
     #[must_use]
     pub fn past_half_life(&self, now: OffsetDateTime) -> bool {
-        match (self.issued_at(), self.expires_at()) {
-            (Some(iat), Some(exp)) => now - iat >= (exp - iat) / 2,
+        // now - iat >= (exp - iat) / 2, in whole nanoseconds (on every
+        // request: integers, not dates).
+        match (
+            unix_secs(self.registered.iat),
+            unix_secs(self.registered.exp),
+        ) {
+            (Some(iat), Some(exp)) => {
+                const NANOS: i128 = 1_000_000_000;
+                2 * (now.unix_timestamp_nanos() - i128::from(iat) * NANOS)
+                    >= i128::from(exp - iat) * NANOS
+            }
             _ => false,
         }
     }
@@ -218,22 +228,32 @@ impl VerifiedClaims {
     pub(crate) fn weight(&self) -> usize {
         let header = match &self.header_source {
             HeaderSource::Json(json) => json.len(),
-            HeaderSource::Issued(_) => 0,
+            HeaderSource::Issued => 0,
         };
         header + 2 * self.payload.len() + 256
     }
 }
 
-/// A verified token's header: exactly the one a key of the ring issues (no
+/// A verified token's header: exactly the one the verifying key issues (no
 /// copy kept), or the JSON the token carried.
 #[derive(Clone)]
 enum HeaderSource {
-    Issued(Key),
+    Issued,
     Json(Box<[u8]>),
 }
 
 fn timestamp(secs: Option<f64>) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(secs?.floor() as i64).ok()
+}
+
+/// A time claim as whole Unix seconds, if it is a time [`timestamp`] accepts.
+fn unix_secs(secs: Option<f64>) -> Option<i64> {
+    let secs = secs?.floor() as i64;
+    // Years 1 to 9999 are valid whatever `time`'s features; only a claim
+    // outside them needs the date arithmetic to decide.
+    ((-62_135_596_800..=253_402_300_799).contains(&secs)
+        || OffsetDateTime::from_unix_timestamp(secs).is_ok())
+    .then_some(secs)
 }
 
 /// The claims the request path needs, read from the payload into fields
@@ -593,7 +613,6 @@ impl TokenCodec {
             }
         };
         let (index, verified_by) = verified.ok_or(TokenError::BadSignature)?;
-        let verified_kid = verified_by.kid().map(str::to_owned);
 
         let mut registered = Registered::parse(&payload, self.fields.session_field())?;
         self.check_claims(&registered, now)?;
@@ -603,7 +622,7 @@ impl TokenCodec {
             .ok_or(TokenError::MissingSessionKey)?;
         let header_source = match header_json {
             Some(json) => HeaderSource::Json(json.into_boxed_slice()),
-            None => HeaderSource::Issued(verified_by.clone()),
+            None => HeaderSource::Issued,
         };
         Ok(VerifiedClaims {
             header_source,
@@ -615,7 +634,7 @@ impl TokenCodec {
             registered,
             current_key: self.keys.is_current(index),
             algorithm: alg,
-            kid: verified_kid,
+            verified_by: verified_by.clone(),
         })
     }
 
