@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use poem::error::ResponseError;
-use poem::http::header::{CACHE_CONTROL, COOKIE};
+use poem::http::header::{CACHE_CONTROL, COOKIE, HeaderName, VARY};
 use poem::http::{HeaderValue, StatusCode, Uri};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use session_jwt_core::time::OffsetDateTime;
@@ -144,11 +144,17 @@ pub(crate) struct RequestState {
     /// The session, loaded from the store on first use.
     pub(crate) lazy: Arc<session_jwt_core::LazySession>,
     pub(crate) config: Arc<Config>,
-    /// The request's URI as the client sent it, for `?next=`.
-    pub(crate) uri: Uri,
+    /// The request's URI as the client sent it, for `?next=`, when the
+    /// request's `original_uri` does not hold it (a request built in a test).
+    pub(crate) uri: Option<Uri>,
 }
 
 impl RequestState {
+    /// The request's URI as the client sent it.
+    pub(crate) fn uri<'r>(&'r self, req: &'r Request) -> &'r Uri {
+        self.uri.as_ref().unwrap_or_else(|| req.original_uri())
+    }
+
     pub(crate) fn of(req: &Request) -> Result<&Self, Error> {
         req.extensions()
             .get::<Self>()
@@ -183,8 +189,8 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         // built in a test leaves it at `/`, and then the URI seen here, before
         // any routing strips a prefix, is the one sent.
         let uri = match req.original_uri() {
-            u if u.path_and_query().is_some_and(|p| p.as_str() != "/") => u.clone(),
-            _ => req.uri().clone(),
+            u if u.path_and_query().is_some_and(|p| p.as_str() != "/") => None,
+            _ => Some(req.uri().clone()),
         };
         req.extensions_mut().insert(RequestState {
             lazy: lazy.clone(),
@@ -214,13 +220,23 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
 fn write_headers(resp: &mut Response, headers: ResponseHeaders) {
     // The core says which headers, and that a route's own Cache-Control
     // wins; each is appended, never replacing the app's own Set-Cookie.
-    let has_cache_control = resp.headers().contains_key(CACHE_CONTROL);
+    let has_cache_control = headers.cache_private && resp.headers().contains_key(CACHE_CONTROL);
     for (name, value) in headers.headers(has_cache_control) {
-        match HeaderValue::try_from(value) {
-            Ok(value) => {
+        // The two fixed headers as constants: no parsing, no copy.
+        let header = match (name, value) {
+            ("Vary", "Cookie") => Some((VARY, HeaderValue::from_static("Cookie"))),
+            ("Cache-Control", "private") => {
+                Some((CACHE_CONTROL, HeaderValue::from_static("private")))
+            }
+            _ => HeaderName::try_from(name)
+                .ok()
+                .zip(HeaderValue::try_from(value).ok()),
+        };
+        match header {
+            Some((name, value)) => {
                 resp.headers_mut().append(name, value);
             }
-            Err(_) => {
+            None => {
                 // The core builds the cookie from a base64url token and the
                 // configured (checked) name, path and domain: unreachable
                 // unless the configuration holds bytes a header cannot.

@@ -86,7 +86,7 @@ impl<'a, U: Clone + Send + Sync + 'static> FromRequest<'a> for LoginRequired<U> 
             Some(user) => Ok(Self(user)),
             None => {
                 // The URI as sent: the page's full path even under `Route::nest`.
-                let uri = &state.uri;
+                let uri = state.uri(req);
                 let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
                 Err(Error::LoginRequired {
                     location: login_redirect(&state.config.login_url, path),

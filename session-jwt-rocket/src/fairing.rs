@@ -315,8 +315,8 @@ impl Fairing for SessionFairing {
         // first asks for the session. All `Cookie` headers as sent: Rocket's
         // `CookieJar` keeps one cookie per name and percent-decodes values,
         // and the core must see every session cookie.
-        let headers: Vec<&str> = req.headers().get("Cookie").collect();
-        let lazy = if headers.is_empty() {
+        let mut headers = req.headers().get("Cookie").peekable();
+        let lazy = if headers.peek().is_none() {
             // A request from `rocket::local` carries the cookies given with
             // `.cookie(..)` and those a tracked client kept in its jar only.
             let name = &engine.cookie_settings().name;
@@ -328,7 +328,7 @@ impl Fairing for SessionFairing {
                 None => engine.lazy([], now),
             }
         } else {
-            engine.lazy(headers.iter().map(|h| h.as_bytes()), now)
+            engine.lazy(headers.map(str::as_bytes), now)
         };
         req.local_cache(|| {
             Slot(Some(RequestState {
@@ -360,11 +360,18 @@ impl Fairing for SessionFairing {
             .await
         {
             Ok(headers) => {
-                let has_cache_control = res.headers().contains("Cache-Control");
+                let has_cache_control =
+                    headers.cache_private && res.headers().contains("Cache-Control");
                 for (name, value) in headers.headers(has_cache_control) {
+                    // The two fixed values without a copy.
+                    let value: std::borrow::Cow<'static, str> = match value {
+                        "Cookie" => "Cookie".into(),
+                        "private" => "private".into(),
+                        cookie => cookie.to_owned().into(),
+                    };
                     // Appended, never set: `set_raw_header` would drop the
                     // app's own `Set-Cookie` and `Vary` headers.
-                    res.adjoin_raw_header(name, value.to_owned());
+                    res.adjoin_raw_header(name, value);
                 }
             }
             Err(e) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use session_jwt_core::time::OffsetDateTime;
 use session_jwt_core::{MemoryStore, ResponseHeaders, SessionJwt, SessionStore, StoreError};
-use warp::http::header::{CACHE_CONTROL, COOKIE};
+use warp::http::header::{CACHE_CONTROL, COOKIE, VARY};
 use warp::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -213,16 +213,23 @@ fn store_failed(e: StoreError) -> Response {
 }
 
 fn write_headers(resp: &mut Response, headers: &ResponseHeaders) {
-    let has_cache_control = resp.headers().contains_key(CACHE_CONTROL);
+    let has_cache_control = headers.cache_private && resp.headers().contains_key(CACHE_CONTROL);
     for (name, value) in headers.headers(has_cache_control) {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::try_from(value),
-        ) {
-            (Ok(name), Ok(value)) => {
+        // The two fixed headers as constants: no parsing, no copy.
+        let header = match (name, value) {
+            ("Vary", "Cookie") => Some((VARY, HeaderValue::from_static("Cookie"))),
+            ("Cache-Control", "private") => {
+                Some((CACHE_CONTROL, HeaderValue::from_static("private")))
+            }
+            _ => HeaderName::try_from(name)
+                .ok()
+                .zip(HeaderValue::try_from(value).ok()),
+        };
+        match header {
+            Some((name, value)) => {
                 resp.headers_mut().append(name, value);
             }
-            _ => {
+            None => {
                 // The core builds the cookie from a base64url token and the
                 // configured (checked) name, path and domain: unreachable
                 // unless the configuration holds bytes a header cannot.
