@@ -62,10 +62,30 @@ pub struct Profile {
     pub team: String,
 }
 
-/// A user as the token fields see it (its serde value); the password and the
-/// auth hash are never serialized.
+/// A user as the token fields see it (its serde value: [`UserData`]'s); the
+/// password and the auth hash are never serialized. Cheap to clone: the
+/// table and every request that loaded the user share one copy, as an app's
+/// user cache would.
+#[derive(Debug, Clone)]
+pub struct User(Arc<UserData>);
+
+impl std::ops::Deref for User {
+    type Target = UserData;
+
+    fn deref(&self) -> &UserData {
+        &self.0
+    }
+}
+
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// A user's attributes.
 #[derive(Debug, Clone, Serialize)]
-pub struct User {
+pub struct UserData {
     /// The id (a number in the token).
     pub id: u64,
     /// The username.
@@ -108,7 +128,7 @@ impl User {
 
     /// A Django user as the demo's user: no profile team.
     fn from_django(user: DjangoUser) -> Option<Self> {
-        Some(Self {
+        Some(Self(Arc::new(UserData {
             id: u64::try_from(user.id).ok()?,
             auth_hash: user.session_auth_hash(),
             password: Password::Django(user.password_hash().to_owned()),
@@ -117,7 +137,7 @@ impl User {
             profile: Profile {
                 team: String::new(),
             },
-        })
+        })))
     }
 }
 
@@ -155,13 +175,15 @@ impl Users {
     /// john (password `password`, team core) and jane (`secret`, ops).
     pub fn demo(secret: Secret) -> Self {
         let secret = Arc::new(secret);
-        let user = |id, username: &str, password: &str, team: &str| User {
-            id,
-            username: username.into(),
-            email: format!("{username}@domain.com"),
-            profile: Profile { team: team.into() },
-            password: Password::Clear(password.into()),
-            auth_hash: session_auth_hash(secret.expose(), password),
+        let user = |id, username: &str, password: &str, team: &str| {
+            User(Arc::new(UserData {
+                id,
+                username: username.into(),
+                email: format!("{username}@domain.com"),
+                profile: Profile { team: team.into() },
+                password: Password::Clear(password.into()),
+                auth_hash: session_auth_hash(secret.expose(), password),
+            }))
         };
         let table = [
             user(1, "john", "password", "core"),
@@ -240,8 +262,9 @@ impl Users {
             UsersBackend::Memory { table, secret } => {
                 let mut table = table.write().unwrap_or_else(|p| p.into_inner());
                 let user = table.get_mut(&id)?;
-                user.password = Password::Clear(password.into());
-                user.auth_hash = session_auth_hash(secret.expose(), password);
+                let data = Arc::make_mut(&mut user.0);
+                data.password = Password::Clear(password.into());
+                data.auth_hash = session_auth_hash(secret.expose(), password);
                 Some(user.clone())
             }
             UsersBackend::Django(_) => block_on(self.set_password_async(id, password))
@@ -591,10 +614,19 @@ pub fn set<K: Into<String>, V: Into<String>>(
     Reply::text(200, "OK")
 }
 
-/// `GET /get`: the session's items, without internal ones.
+/// `GET /get`: the session's items, without internal ones, as JSON text
+/// (written from the session's own items, not from a copy).
 #[must_use]
-pub fn get(session: &Session) -> Value {
-    Value::Object(session.public_items())
+pub fn get(session: &Session) -> String {
+    /// The items whose names do not start with `_`.
+    struct Public<'a>(&'a Map<String, Value>);
+    impl Serialize for Public<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().filter(|(k, _)| !k.starts_with('_')))
+        }
+    }
+    // A map of JSON values always serializes.
+    session.with_items(|items| serde_json::to_string(&Public(items)).unwrap_or_default())
 }
 
 /// `GET /claims`: the verified claims with short and long names; `{}` when

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use demo_support::{Demo, LoginForm, Reply, User, Users};
-use poem::http::StatusCode;
+use poem::http::header::CONTENT_TYPE;
+use poem::http::{HeaderValue, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::{Data, Form, Html, Json, Query};
 use poem::{
@@ -67,8 +68,13 @@ fn set(session: Session, form: Option<Form<Vec<(String, String)>>>) -> Response 
 }
 
 #[handler]
-fn get_items(session: Session) -> Json<Value> {
-    Json(demo_support::get(&session))
+fn get_items(session: Session) -> Response {
+    Response::builder()
+        .header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )
+        .body(demo_support::get(&session))
 }
 
 #[handler]
@@ -104,6 +110,16 @@ async fn change_password(
 /// Request bodies over 64 KiB are refused with 413 (Poem's `SizeLimit`
 /// would also refuse every body without a `Content-Length`).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    // An HTTP/1 request without a body (most GETs) has nothing to read.
+    let headers = req.headers();
+    let no_body = req.version() <= poem::http::Version::HTTP_11
+        && !headers.contains_key(poem::http::header::TRANSFER_ENCODING)
+        && headers
+            .get(poem::http::header::CONTENT_LENGTH)
+            .is_none_or(|n| n.as_bytes() == b"0");
+    if no_body {
+        return next.call(req).await.map(IntoResponse::into_response);
+    }
     let body = req
         .take_body()
         .into_bytes_limit(demo_support::MAX_BODY as usize)

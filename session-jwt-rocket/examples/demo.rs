@@ -100,7 +100,7 @@ fn set(session: Session, form: Fields) -> Answer {
 
 #[get("/get")]
 fn get_items(session: Session) -> RawJson<String> {
-    RawJson(demo_support::get(&session).to_string())
+    RawJson(demo_support::get(&session))
 }
 
 #[get("/claims")]

@@ -88,7 +88,14 @@ fn routes(
     let get = warp::path!("get")
         .and(warp::get())
         .and(session.clone())
-        .map(|session: Session| warp::reply::json(&demo_support::get(&session)).into_response());
+        .map(|session: Session| {
+            warp::reply::with_header(
+                demo_support::get(&session),
+                "content-type",
+                "application/json",
+            )
+            .into_response()
+        });
     let claims = warp::path!("claims")
         .and(warp::get())
         .and(session.clone())
