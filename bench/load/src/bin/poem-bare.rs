@@ -1,5 +1,7 @@
 //! Poem with no session layer: `GET /get` answers a fixed JSON body.
 
+use poem::http::HeaderValue;
+use poem::http::header::CONTENT_TYPE;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Response, Route, Server, get, handler};
 use session_jwt_load::{BARE_BODY, listening, port, runtime};
@@ -7,7 +9,7 @@ use session_jwt_load::{BARE_BODY, listening, port, runtime};
 #[handler]
 fn get_items() -> Response {
     Response::builder()
-        .content_type("application/json")
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(BARE_BODY)
 }
 
