@@ -17,10 +17,11 @@
 //! What it saves is the signature check: an RS256 or ES256 deployment then
 //! costs about what an HS256 one costs for returning visitors.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 use time::OffsetDateTime;
 
 use crate::config::LimitSettings;
@@ -32,15 +33,48 @@ struct ByBytes {
     floor: u64,
 }
 
-impl Weighter<Box<str>, Arc<VerifiedClaims>> for ByBytes {
-    fn weight(&self, key: &Box<str>, claims: &Arc<VerifiedClaims>) -> u64 {
-        ((key.len() + claims.weight()) as u64).max(self.floor)
+impl Weighter<Token, Arc<VerifiedClaims>> for ByBytes {
+    fn weight(&self, key: &Token, claims: &Arc<VerifiedClaims>) -> u64 {
+        ((key.0.len() + claims.weight()) as u64).max(self.floor)
+    }
+}
+
+/// A cached token: equal only to the very same string (compared whole), and
+/// hashed by its last bytes only, the signature's, which differ from token
+/// to token: a lookup hashes 32 bytes, not the whole token.
+#[derive(PartialEq, Eq)]
+struct Token(Box<str>);
+
+/// A request's token, looked up without a copy.
+struct TokenRef<'a>(&'a str);
+
+/// What a token is hashed by.
+fn tail(token: &str) -> &[u8] {
+    let bytes = token.as_bytes();
+    &bytes[bytes.len().saturating_sub(32)..]
+}
+
+impl Hash for Token {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        tail(&self.0).hash(state);
+    }
+}
+
+impl Hash for TokenRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        tail(self.0).hash(state);
+    }
+}
+
+impl Equivalent<Token> for TokenRef<'_> {
+    fn equivalent(&self, key: &Token) -> bool {
+        self.0 == &*key.0
     }
 }
 
 /// Verified tokens by their exact string.
 pub(crate) struct TokenCache {
-    cache: Cache<Box<str>, Arc<VerifiedClaims>, ByBytes>,
+    cache: Cache<Token, Arc<VerifiedClaims>, ByBytes>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -73,17 +107,17 @@ impl TokenCache {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<Arc<VerifiedClaims>, TokenError> {
-        if let Some(claims) = self.cache.get(token) {
+        if let Some(claims) = self.cache.get(&TokenRef(token)) {
             return match claims.check_time(now, codec.settings().leeway) {
                 Ok(()) => Ok(claims),
                 Err(e) => {
-                    self.cache.remove(token);
+                    self.cache.remove(&TokenRef(token));
                     Err(e)
                 }
             };
         }
         let claims = Arc::new(codec.verify(token, now)?);
-        self.cache.insert(token.into(), claims.clone());
+        self.cache.insert(Token(token.into()), claims.clone());
         Ok(claims)
     }
 
@@ -140,6 +174,18 @@ mod tests {
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         assert!(cache.verify(&codec, &forged, NOW).is_err());
+        assert_eq!(cache.len(), 1, "failures are not cached");
+        // One byte off in the payload, the signature (the hashed tail) kept:
+        // the same hash, but not the same token, so a miss, and refused.
+        let mut forged = token.clone().into_bytes();
+        let at = token.find('.').unwrap() + 2;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert_eq!(tail(&forged), tail(&token));
+        assert_eq!(
+            cache.verify(&codec, &forged, NOW).unwrap_err(),
+            TokenError::BadSignature
+        );
         assert_eq!(cache.len(), 1, "failures are not cached");
         // Past exp: refused on the hit, and dropped.
         assert_eq!(
