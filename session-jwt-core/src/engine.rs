@@ -326,6 +326,39 @@ impl ResponseHeaders {
     }
 }
 
+#[cfg(feature = "http")]
+impl ResponseHeaders {
+    /// Adds these headers to a response's [`http::HeaderMap`] (the map of
+    /// Poem, warp, axum and hyper responses), by the rules of
+    /// [`ResponseHeaders::headers`]: `Set-Cookie` and `Vary` appended, never
+    /// replacing the app's own; `Cache-Control: private` only if the
+    /// response has no `Cache-Control`. The fixed headers are constants: no
+    /// parsing, no copy. (Feature `http`.)
+    ///
+    /// # Errors
+    ///
+    /// When the cookie is not a valid header value (unreachable unless the
+    /// configured cookie name, path or domain hold bytes a header cannot);
+    /// nothing is added then.
+    pub fn append_to(
+        &self,
+        map: &mut http::HeaderMap,
+    ) -> Result<(), http::header::InvalidHeaderValue> {
+        use http::HeaderValue;
+        use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+        if let Some(cookie) = &self.set_cookie {
+            map.append(SET_COOKIE, HeaderValue::try_from(cookie)?);
+        }
+        if self.vary_cookie {
+            map.append(VARY, HeaderValue::from_static("Cookie"));
+        }
+        if self.cache_private && !map.contains_key(CACHE_CONTROL) {
+            map.append(CACHE_CONTROL, HeaderValue::from_static("private"));
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for ResponseHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseHeaders")
@@ -988,4 +1021,59 @@ fn json_size(items: &Map<String, Value>) -> usize {
     // Writing a JSON map into a counter cannot fail.
     let _ = serde_json::to_writer(&mut count, items);
     count.0
+}
+
+#[cfg(all(test, feature = "http"))]
+mod http_tests {
+    use super::ResponseHeaders;
+
+    /// `append_to` writes exactly what `headers` lists, in every case.
+    #[test]
+    fn append_to_follows_the_rules_of_headers() {
+        for set_cookie in [None, Some("sessionid=abc; Path=/; HttpOnly".to_owned())] {
+            for vary_cookie in [false, true] {
+                for cache_private in [false, true] {
+                    for own_cache_control in [false, true] {
+                        let headers = ResponseHeaders {
+                            set_cookie: set_cookie.clone(),
+                            vary_cookie,
+                            cache_private,
+                        };
+                        let mut map = http::HeaderMap::new();
+                        map.append("set-cookie", "app=1".parse().unwrap());
+                        if own_cache_control {
+                            map.append("cache-control", "no-store".parse().unwrap());
+                        }
+                        headers.append_to(&mut map).unwrap();
+                        let mut expected = vec![("set-cookie".to_owned(), "app=1".to_owned())];
+                        if own_cache_control {
+                            expected.push(("cache-control".into(), "no-store".into()));
+                        }
+                        for (name, value) in headers.headers(own_cache_control) {
+                            expected.push((name.to_ascii_lowercase(), value.to_owned()));
+                        }
+                        let mut got: Vec<(String, String)> = map
+                            .iter()
+                            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                            .collect();
+                        expected.sort();
+                        got.sort();
+                        assert_eq!(got, expected);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_cookie_that_is_no_header_value_adds_nothing() {
+        let headers = ResponseHeaders {
+            set_cookie: Some("a=\u{7f}".into()),
+            vary_cookie: true,
+            cache_private: true,
+        };
+        let mut map = http::HeaderMap::new();
+        assert!(headers.append_to(&mut map).is_err());
+        assert!(map.is_empty());
+    }
 }

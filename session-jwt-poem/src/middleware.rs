@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use poem::error::ResponseError;
-use poem::http::header::{CACHE_CONTROL, COOKIE, HeaderName, VARY};
+use poem::http::header::COOKIE;
 use poem::http::{HeaderValue, StatusCode, Uri};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use session_jwt_core::time::OffsetDateTime;
@@ -218,35 +218,13 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
 }
 
 fn write_headers(resp: &mut Response, headers: ResponseHeaders) {
-    // The core says which headers, and that a route's own Cache-Control
-    // wins; each is appended, never replacing the app's own Set-Cookie.
-    let has_cache_control = headers.cache_private && resp.headers().contains_key(CACHE_CONTROL);
-    for (name, value) in headers.headers(has_cache_control) {
-        // The two fixed headers as constants: no parsing, no copy.
-        let header = match (name, value) {
-            ("Vary", "Cookie") => Some((VARY, HeaderValue::from_static("Cookie"))),
-            ("Cache-Control", "private") => {
-                Some((CACHE_CONTROL, HeaderValue::from_static("private")))
-            }
-            _ => HeaderName::try_from(name)
-                .ok()
-                .zip(HeaderValue::try_from(value).ok()),
-        };
-        match header {
-            Some((name, value)) => {
-                resp.headers_mut().append(name, value);
-            }
-            None => {
-                // The core builds the cookie from a base64url token and the
-                // configured (checked) name, path and domain: unreachable
-                // unless the configuration holds bytes a header cannot.
-                tracing::error!(
-                    header = name,
-                    "the session header is not a valid header value"
-                );
-                *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                return;
-            }
-        }
+    // The core says which headers; each is appended, never replacing the
+    // app's own Set-Cookie, and a route's own Cache-Control wins.
+    if headers.append_to(resp.headers_mut()).is_err() {
+        // The core builds the cookie from a base64url token and the
+        // configured (checked) name, path and domain: unreachable unless the
+        // configuration holds bytes a header cannot.
+        tracing::error!("the session cookie is not a valid header value");
+        *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use session_jwt_core::time::OffsetDateTime;
 use session_jwt_core::{MemoryStore, ResponseHeaders, SessionJwt, SessionStore, StoreError};
-use warp::http::header::{CACHE_CONTROL, COOKIE, VARY};
-use warp::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use warp::http::header::COOKIE;
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -213,33 +213,13 @@ fn store_failed(e: StoreError) -> Response {
 }
 
 fn write_headers(resp: &mut Response, headers: &ResponseHeaders) {
-    let has_cache_control = headers.cache_private && resp.headers().contains_key(CACHE_CONTROL);
-    for (name, value) in headers.headers(has_cache_control) {
-        // The two fixed headers as constants: no parsing, no copy.
-        let header = match (name, value) {
-            ("Vary", "Cookie") => Some((VARY, HeaderValue::from_static("Cookie"))),
-            ("Cache-Control", "private") => {
-                Some((CACHE_CONTROL, HeaderValue::from_static("private")))
-            }
-            _ => HeaderName::try_from(name)
-                .ok()
-                .zip(HeaderValue::try_from(value).ok()),
-        };
-        match header {
-            Some((name, value)) => {
-                resp.headers_mut().append(name, value);
-            }
-            None => {
-                // The core builds the cookie from a base64url token and the
-                // configured (checked) name, path and domain: unreachable
-                // unless the configuration holds bytes a header cannot.
-                tracing::error!(
-                    header = name,
-                    "the session header is not a valid header value"
-                );
-                *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                return;
-            }
-        }
+    // The core says which headers; each is appended, never replacing the
+    // app's own Set-Cookie, and a route's own Cache-Control wins.
+    if headers.append_to(resp.headers_mut()).is_err() {
+        // The core builds the cookie from a base64url token and the
+        // configured (checked) name, path and domain: unreachable unless the
+        // configuration holds bytes a header cannot.
+        tracing::error!("the session cookie is not a valid header value");
+        *resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
 }
