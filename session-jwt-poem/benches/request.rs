@@ -68,6 +68,22 @@ async fn login(
     Response::builder().body("ok")
 }
 
+/// The `name=value` of the cookie that a POST to `path` sets.
+async fn post_for_cookie(app: &impl Endpoint, path: &str) -> String {
+    let request = Request::builder()
+        .method(poem::http::Method::POST)
+        .uri_str(path)
+        .finish();
+    let resp = app.get_response(request).await;
+    let set_cookie = resp
+        .headers()
+        .get("set-cookie")
+        .expect("a cookie")
+        .to_str()
+        .expect("text");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
 fn bench(c: &mut Criterion) {
     if std::env::var_os("BENCH_TRACING").is_some() {
         demo_support::init_tracing();
@@ -94,22 +110,7 @@ fn bench(c: &mut Criterion) {
             .at("/get", get(get_items))
             .with(SessionMiddleware::new(engine, store))
             .data(users);
-        let resp = app
-            .call(
-                Request::builder()
-                    .method(poem::http::Method::POST)
-                    .uri_str("/login")
-                    .finish(),
-            )
-            .await
-            .expect("login");
-        let set_cookie = resp
-            .headers()
-            .get("set-cookie")
-            .expect("a cookie")
-            .to_str()
-            .expect("text");
-        let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+        let cookie = post_for_cookie(&app, "/login").await;
         (app, cookie)
     });
     let bare = Route::new().at("/get", get(bare_get));
@@ -140,22 +141,7 @@ fn bench(c: &mut Criterion) {
                 poem::session::CookieConfig::new().secure(false),
                 poem::session::MemoryStorage::new(),
             ));
-        let resp = peer
-            .call(
-                Request::builder()
-                    .method(poem::http::Method::POST)
-                    .uri_str("/set")
-                    .finish(),
-            )
-            .await
-            .expect("set");
-        let set_cookie = resp
-            .headers()
-            .get("set-cookie")
-            .expect("a cookie")
-            .to_str()
-            .expect("text");
-        let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+        let cookie = post_for_cookie(&peer, "/set").await;
         (peer, format!("csrftoken=abc; {cookie}; theme=dark"))
     });
 
