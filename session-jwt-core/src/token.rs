@@ -291,7 +291,13 @@ impl Registered {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Registered, A::Error> {
                 let mut r = Registered::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                // Keys borrowed from the payload (serde's own `Cow` would copy
+                // each one); JSON keys are always strings.
+                while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+                    let Some(key) = key.0 else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
                     let number = |v: MaybeNumber, name| match v.0 {
                         Some(n) => (Some(n), None),
                         None => (None, Some(name)),
