@@ -700,8 +700,10 @@ impl SessionJwt {
             });
         }
 
-        let expiry = s.items().get(EXPIRY).and_then(Expiry::from_value);
+        // Read only when a cookie is made: not on an unchanged request.
+        let expiry = |s: &State| s.items().get(EXPIRY).and_then(Expiry::from_value);
         if s.modified || cfg.save_every_request || s.key.is_none() {
+            let expiry = expiry(&s);
             let (max_age, expires) = self.lifetime(expiry, now);
             if expires <= now {
                 // Expired already (an expiry set in the past): the session
@@ -779,7 +781,7 @@ impl SessionJwt {
         }
         let claims = self.token_claims(&s)?;
         let value = self.shared.codec.encode(key, &claims, now, Some(expires))?;
-        let max_age = match expiry {
+        let max_age = match expiry(&s) {
             Some(Expiry::OnBrowserClose) => None,
             None if cfg.expire_at_browser_close => None,
             _ => Some(expires - now),
