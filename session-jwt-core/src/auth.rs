@@ -17,7 +17,6 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::session::{ErasedUser, Session, SessionError, State, USER_HASH, USER_ID, UserState};
-use crate::store::Record;
 
 /// A user that can log in.
 pub trait AuthUser: Serialize {
@@ -161,30 +160,13 @@ impl Session {
     /// [`Session::authenticate`] for the engine's erased user: whether the
     /// session is (still) logged in as `user`.
     pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
-        self.check_erased_against(user, None)
-    }
-
-    /// [`Session::check_erased`], given the stored id and hash the caller
-    /// read from `record`: used while the session still holds that record.
-    pub(crate) fn check_erased_against<'a>(
-        &self,
-        user: Option<Arc<dyn ErasedUser>>,
-        stored: Option<(&'a Arc<Record>, &'a str, &'a str)>,
-    ) -> bool {
         let (id, hash) = match &user {
             Some(u) => (u.id(), u.auth_hash()),
             None => Default::default(),
         };
         let mut s = self.lock();
-        let matches = match stored {
-            Some((record, stored_id, stored_hash)) if Arc::ptr_eq(record, &s.record) => {
-                stored_id == id
-                    && constant_time_eq::constant_time_eq(stored_hash.as_bytes(), hash.as_bytes())
-            }
-            _ => logged_in_as(&s, &id, &hash),
-        };
         match user {
-            Some(u) if matches => {
+            Some(u) if logged_in_as(&s, &id, &hash) => {
                 s.user = UserState::Checked(u);
                 true
             }

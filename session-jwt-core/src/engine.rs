@@ -23,7 +23,7 @@ use crate::config::{Builder, CookieSettings, LimitSettings, SameSite};
 use crate::error::{StoreError, TokenError};
 use crate::fields::Provider;
 use crate::session::{
-    EXPIRY, Expiry, Session, SessionError, SessionKey, State, USER_HASH, USER_ID, UserState,
+    EXPIRY, Expiry, Session, SessionError, SessionKey, State, USER_ID, UserState,
 };
 use crate::store::{Record, SaveMode, SessionStore};
 use crate::token::{TokenCodec, VerifiedClaims};
@@ -641,13 +641,8 @@ impl SessionJwt {
             );
             return Err(StoreError::Other(Box::new(SessionError::NoUserLoader)));
         };
-        let hash = record
-            .items
-            .get(USER_HASH)
-            .and_then(Value::as_str)
-            .unwrap_or("");
         let user = users.load(id).await?;
-        if !session.check_erased_against(user, Some((&record, id, hash))) {
+        if !session.check_erased(user) {
             tracing::info!("session logged out: its user is gone or changed its password");
         }
         Ok(())
