@@ -319,10 +319,38 @@ impl ResponseHeaders {
     /// if `has_cache_control` is false, that is, the response has none).
     pub fn headers(&self, has_cache_control: bool) -> impl Iterator<Item = (&'static str, &str)> {
         let cookie = self.set_cookie.as_deref().map(|c| ("Set-Cookie", c));
+        // The fixed values as this borrow's lifetime, to chain with the cookie.
+        fn borrowed<'a>((name, value): (&'static str, &'static str)) -> (&'static str, &'a str) {
+            (name, value)
+        }
+        cookie
+            .into_iter()
+            .chain(self.fixed_headers(has_cache_control).map(borrowed))
+    }
+
+    /// [`ResponseHeaders::headers`], owned: the cookie moved out rather than
+    /// copied, the fixed values borrowed for `'static` (as Rocket's raw
+    /// headers take them).
+    pub fn into_headers(
+        self,
+        has_cache_control: bool,
+    ) -> impl Iterator<Item = (&'static str, std::borrow::Cow<'static, str>)> {
+        let fixed = self
+            .fixed_headers(has_cache_control)
+            .map(|(name, value)| (name, value.into()));
+        let cookie = self.set_cookie.map(|c| ("Set-Cookie", c.into()));
+        cookie.into_iter().chain(fixed)
+    }
+
+    /// `Vary` and `Cache-Control`, whose values never change.
+    fn fixed_headers(
+        &self,
+        has_cache_control: bool,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + use<> {
         let vary = self.vary_cookie.then_some(("Vary", "Cookie"));
         let cache =
             (self.cache_private && !has_cache_control).then_some(("Cache-Control", "private"));
-        cookie.into_iter().chain(vary).chain(cache)
+        vary.into_iter().chain(cache)
     }
 }
 
@@ -1072,5 +1100,38 @@ mod http_tests {
         let mut map = http::HeaderMap::new();
         assert!(headers.append_to(&mut map).is_err());
         assert!(map.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::ResponseHeaders;
+
+    /// `into_headers` lists what `headers` lists, the cookie moved out.
+    #[test]
+    fn into_headers_is_headers_owned() {
+        for set_cookie in [None, Some("sessionid=abc; Path=/".to_owned())] {
+            for (vary_cookie, cache_private, has_cache_control) in [
+                (false, false, false),
+                (true, true, false),
+                (true, true, true),
+            ] {
+                let headers = ResponseHeaders {
+                    set_cookie: set_cookie.clone(),
+                    vary_cookie,
+                    cache_private,
+                };
+                let borrowed: Vec<(&str, String)> = headers
+                    .headers(has_cache_control)
+                    .map(|(n, v)| (n, v.to_owned()))
+                    .collect();
+                let owned: Vec<(&str, String)> = headers
+                    .clone()
+                    .into_headers(has_cache_control)
+                    .map(|(n, v)| (n, v.into_owned()))
+                    .collect();
+                assert_eq!(owned, borrowed);
+            }
+        }
     }
 }

@@ -362,13 +362,7 @@ impl Fairing for SessionFairing {
             Ok(headers) => {
                 let has_cache_control =
                     headers.cache_private && res.headers().contains("Cache-Control");
-                for (name, value) in headers.headers(has_cache_control) {
-                    // The two fixed values without a copy.
-                    let value: std::borrow::Cow<'static, str> = match value {
-                        "Cookie" => "Cookie".into(),
-                        "private" => "private".into(),
-                        cookie => cookie.to_owned().into(),
-                    };
+                for (name, value) in headers.into_headers(has_cache_control) {
                     // Appended, never set: `set_raw_header` would drop the
                     // app's own `Set-Cookie` and `Vary` headers.
                     res.adjoin_raw_header(name, value);
