@@ -115,9 +115,18 @@ impl SessionKey {
 
     /// [`SessionKey::parse`] of text that may be owned (wiped after the copy).
     pub(crate) fn parse_cow(s: std::borrow::Cow<'_, str>) -> Option<Self> {
-        let ok = (8..=128).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        /// The key's alphabet: base64url (`[A-Za-z0-9_-]`).
+        static ALPHABET: [bool; 256] = {
+            let mut ok = [false; 256];
+            let mut c = 0;
+            while c < 256 {
+                let b = c as u8;
+                ok[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+                c += 1;
+            }
+            ok
+        };
+        let ok = (8..=128).contains(&s.len()) && s.bytes().all(|b| ALPHABET[usize::from(b)]);
         let key = ok.then(|| Self(Arc::from(&*s)));
         if let std::borrow::Cow::Owned(mut text) = s {
             text.zeroize();

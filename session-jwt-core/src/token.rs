@@ -267,14 +267,191 @@ struct Registered {
     iat: Option<f64>,
     /// A registered claim that is present but not a number.
     bad: Option<&'static str>,
-    iss: Option<Value>,
-    aud: Option<Value>,
+    /// Boxed: rare, and the struct is moved on every verification.
+    iss: Option<Box<Value>>,
+    aud: Option<Box<Value>>,
 }
 
 impl Registered {
     /// Reads `payload` (a JSON object) in one pass; `session_field` names
     /// the session key claim.
     fn parse(payload: &[u8], session_field: &str) -> Result<Self, TokenError> {
+        match Self::scan(payload, session_field) {
+            Some(r) => Ok(r),
+            None => Self::parse_any(payload, session_field),
+        }
+    }
+
+    /// [`Registered::parse`] for the payloads tokens carry (this crate's,
+    /// django-session-jwt's, other JWT libraries'): a flat JSON object of
+    /// strings without escapes, integers of up to 15 digits, booleans and
+    /// nulls, read without serde. `None` for anything else (an escape, a
+    /// nested value, a fraction, a time claim below zero, invalid JSON),
+    /// which [`Registered::parse_any`] then reads, or refuses.
+    ///
+    /// What it accepts is valid JSON and reads exactly as `parse_any` reads
+    /// it: a property test holds the two to that.
+    fn scan(payload: &[u8], session_field: &str) -> Option<Self> {
+        /// A value of the subset.
+        enum Scalar<'a> {
+            Str(&'a str),
+            /// At most 15 digits: exact as an `f64`, as serde_json reads it.
+            Uint(u64),
+            /// Negative, kept only for skipping.
+            Int,
+            Bool(bool),
+            Null,
+        }
+        struct Scanner<'a> {
+            text: &'a str,
+            at: usize,
+        }
+        impl<'a> Scanner<'a> {
+            fn peek(&self) -> Option<u8> {
+                self.text.as_bytes().get(self.at).copied()
+            }
+            fn space(&mut self) {
+                while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                    self.at += 1;
+                }
+            }
+            /// `byte`, after any whitespace.
+            fn eat(&mut self, byte: u8) -> Option<()> {
+                self.space();
+                (self.peek()? == byte).then(|| self.at += 1)
+            }
+            /// A string without escapes or control characters.
+            fn string(&mut self) -> Option<&'a str> {
+                self.eat(b'"')?;
+                let start = self.at;
+                let rest = &self.text.as_bytes()[start..];
+                /// The bytes that end a string of the subset: `"`, `\\` and
+                /// the control characters.
+                static STOP: [bool; 256] = {
+                    let mut stop = [false; 256];
+                    let mut c = 0;
+                    while c < 0x20 {
+                        stop[c] = true;
+                        c += 1;
+                    }
+                    stop[b'"' as usize] = true;
+                    stop[b'\\' as usize] = true;
+                    stop
+                };
+                let len = rest.iter().position(|&c| STOP[usize::from(c)])?;
+                (rest[len] == b'"').then_some(())?;
+                self.at = start + len + 1;
+                // Both ends are ASCII quotes: char boundaries.
+                Some(&self.text[start..start + len])
+            }
+            fn word(&mut self, word: &str) -> Option<()> {
+                let rest = &self.text.as_bytes()[self.at..];
+                rest.starts_with(word.as_bytes())
+                    .then(|| self.at += word.len())
+            }
+            fn scalar(&mut self) -> Option<Scalar<'a>> {
+                self.space();
+                match self.peek()? {
+                    b'"' => self.string().map(Scalar::Str),
+                    b't' => self.word("true").map(|()| Scalar::Bool(true)),
+                    b'f' => self.word("false").map(|()| Scalar::Bool(false)),
+                    b'n' => self.word("null").map(|()| Scalar::Null),
+                    b'-' => {
+                        self.at += 1;
+                        self.digits().map(|_| Scalar::Int)
+                    }
+                    _ => self.digits().map(Scalar::Uint),
+                }
+            }
+            /// `0` or 1 to 15 digits not starting with `0`, not followed by
+            /// a fraction or an exponent.
+            fn digits(&mut self) -> Option<u64> {
+                let rest = &self.text.as_bytes()[self.at..];
+                let (mut n, mut len) = (0u64, 0);
+                while let Some(d) = rest.get(len).and_then(|c| c.checked_sub(b'0')) {
+                    if d > 9 || len == 15 {
+                        break;
+                    }
+                    n = n * 10 + u64::from(d);
+                    len += 1;
+                }
+                let ok = len > 0
+                    && (len == 1 || rest[0] != b'0')
+                    && !matches!(rest.get(len), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+                ok.then_some(())?;
+                self.at += len;
+                Some(n)
+            }
+        }
+
+        let mut s = Scanner {
+            text: std::str::from_utf8(payload).ok()?,
+            at: 0,
+        };
+        let mut r = Registered::default();
+        s.eat(b'{')?;
+        s.space();
+        if s.peek() == Some(b'}') {
+            s.at += 1;
+        } else {
+            loop {
+                let key = s.string()?;
+                s.eat(b':')?;
+                let value = s.scalar()?;
+                // Slice patterns: compared in registers, not by `memcmp`.
+                match key.as_bytes() {
+                    k if k == session_field.as_bytes() => {
+                        r.session_key = match value {
+                            Scalar::Str(v) => SessionKey::parse_cow(v.into()),
+                            _ => None,
+                        };
+                    }
+                    [b'e', b'x', b'p'] | [b'n', b'b', b'f'] | [b'i', b'a', b't'] => {
+                        let (slot, name) = match key.as_bytes()[0] {
+                            b'e' => (&mut r.exp, "exp"),
+                            b'n' => (&mut r.nbf, "nbf"),
+                            _ => (&mut r.iat, "iat"),
+                        };
+                        *slot = match value {
+                            Scalar::Uint(n) => Some(n as f64),
+                            Scalar::Int => return None,
+                            Scalar::Str(_) | Scalar::Bool(_) | Scalar::Null => None,
+                        };
+                        // The first bad claim stays the one reported.
+                        r.bad = r.bad.or(slot.is_none().then_some(name));
+                    }
+                    [b'i', b's', b's'] | [b'a', b'u', b'd'] => {
+                        let v = match value {
+                            Scalar::Str(v) => Value::String(v.to_owned()),
+                            Scalar::Bool(b) => Value::Bool(b),
+                            Scalar::Null => Value::Null,
+                            Scalar::Uint(_) | Scalar::Int => return None,
+                        };
+                        *(if key.starts_with('i') {
+                            &mut r.iss
+                        } else {
+                            &mut r.aud
+                        }) = Some(Box::new(v));
+                    }
+                    _ => {}
+                }
+                s.space();
+                match s.peek()? {
+                    b',' => s.at += 1,
+                    b'}' => {
+                        s.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        s.space();
+        (s.at == s.text.len()).then_some(r)
+    }
+
+    /// [`Registered::parse`] for any payload, with serde_json.
+    fn parse_any(payload: &[u8], session_field: &str) -> Result<Self, TokenError> {
         use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
         struct Seed<'f>(&'f str);
@@ -312,8 +489,8 @@ impl Registered {
                         "exp" => (r.exp, r.bad) = keep(number(map.next_value()?, "exp"), r.bad),
                         "nbf" => (r.nbf, r.bad) = keep(number(map.next_value()?, "nbf"), r.bad),
                         "iat" => (r.iat, r.bad) = keep(number(map.next_value()?, "iat"), r.bad),
-                        "iss" => r.iss = Some(map.next_value()?),
-                        "aud" => r.aud = Some(map.next_value()?),
+                        "iss" => r.iss = Some(Box::new(map.next_value()?)),
+                        "aud" => r.aud = Some(Box::new(map.next_value()?)),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -574,29 +751,44 @@ impl TokenCodec {
                 limit: self.settings.max_size,
             });
         }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
+        // Three parts: the signature after the last dot, the header before
+        // the first, and no dot in the payload between.
+        let (h, p, s) = match token.rsplit_once('.') {
+            Some((input, s)) => match input.split_once('.') {
+                Some(hp) => (hp.0, hp.1, s),
+                None => return Err(TokenError::Malformed),
+            },
+            None => return Err(TokenError::Malformed),
         };
+        // A dot in the payload (more than three parts) is malformed. Under a
+        // header the ring issues it is found by the payload's base64 failing,
+        // without a scan of its own.
+        let malformed = || p.contains('.');
         let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
 
         // The header: recognised by its bytes, or parsed and checked.
-        let (alg, kid, header_json) = match self.keys.by_encoded_header(h).next() {
+        let mut issued = self.keys.by_encoded_header(h).peekable();
+        let (alg, kid, header_json) = match issued.peek() {
             Some((_, key)) => (key.algorithm(), None, None),
+            None if malformed() => return Err(TokenError::Malformed),
             None => {
                 let json = b64(h, "header")?;
                 let (alg, kid) = self.check_header(&insecure::parse_object(&json, "header")?)?;
                 (alg, kid, Some(json))
             }
         };
-        let payload = b64(p, "payload")?;
+        let payload = b64(p, "payload").map_err(|e| {
+            if malformed() {
+                TokenError::Malformed
+            } else {
+                e
+            }
+        })?;
         // HMAC, ECDSA and Ed25519 signatures fit on the stack; RSA's do not.
-        let mut small = [0u8; 96];
+        let mut small = [std::mem::MaybeUninit::<u8>::uninit(); 96];
         let large;
         let signature: &[u8] = if s.len() <= 128 {
-            let out = base64_simd::Out::from_slice(&mut small);
+            let out = base64_simd::Out::from_uninit_slice(&mut small);
             &*base64_simd::URL_SAFE_NO_PAD
                 .decode(s.as_bytes(), out)
                 .map_err(|_| TokenError::Base64("signature"))?
@@ -606,10 +798,7 @@ impl TokenCodec {
         };
 
         let verified = match header_json {
-            None => self
-                .keys
-                .by_encoded_header(h)
-                .find(|(_, k)| k.verify(signing_input, signature)),
+            None => issued.find(|(_, k)| k.verify(signing_input, signature)),
             Some(_) => {
                 let mut candidates = self.keys.candidates(alg, kid.as_deref()).peekable();
                 if candidates.peek().is_none() {
@@ -689,12 +878,12 @@ impl TokenCodec {
     fn check_claims(&self, claims: &Registered, now: OffsetDateTime) -> Result<(), TokenError> {
         claims.check_time(now, self.settings.leeway)?;
         if let Some(iss) = &self.settings.issuer
-            && claims.iss.as_ref().and_then(Value::as_str) != Some(iss)
+            && claims.iss.as_deref().and_then(Value::as_str) != Some(iss)
         {
             return Err(TokenError::WrongIssuer);
         }
         if let Some(aud) = &self.settings.audience {
-            let ok = match &claims.aud {
+            let ok = match claims.aud.as_deref() {
                 Some(Value::String(a)) => a == aud,
                 Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(aud)),
                 _ => false,
@@ -1203,5 +1392,186 @@ mod tests {
         let t = forge(&hmac(), hs256(), &claims(json!({"exp": 1})));
         let e = err(&t);
         assert!(!format!("{e} {e:?}").contains(SK));
+    }
+}
+
+/// The payload scanner ([`Registered::scan`]) against serde_json
+/// ([`Registered::parse_any`]).
+#[cfg(test)]
+mod scan {
+    use proptest::prelude::*;
+
+    use super::Registered;
+    use crate::SessionKey;
+
+    const SK: &str = "abcdefgh12345678";
+
+    fn parts(r: &Registered) -> impl PartialEq + std::fmt::Debug + '_ {
+        (
+            r.session_key.as_ref().map(SessionKey::expose),
+            (r.exp, r.nbf, r.iat, r.bad),
+            (&r.iss, &r.aud),
+        )
+    }
+
+    /// What the scanner accepts reads as serde_json reads it.
+    fn agrees(payload: &[u8]) -> bool {
+        let Some(fast) = Registered::scan(payload, "sk") else {
+            return false;
+        };
+        let slow = Registered::parse_any(payload, "sk")
+            .unwrap_or_else(|e| panic!("scanned, but serde_json refuses it ({e}): {payload:?}"));
+        assert_eq!(
+            parts(&fast),
+            parts(&slow),
+            "{}",
+            String::from_utf8_lossy(payload)
+        );
+        true
+    }
+
+    #[test]
+    fn the_tokens_payloads_are_scanned() {
+        for payload in [
+            // This crate's, as serde_json writes it.
+            format!(
+                r#"{{"e":"john@domain.com","exp":1764700000,"foo":"bar","iat":1764671200,"id":1,"sk":"{SK}","t":"core","u":"john"}}"#
+            ),
+            // PyJWT's (django-session-jwt), jose's and golang-jwt's.
+            format!(
+                r#"{{"sk": "{SK}", "iat": 1764671200, "exp": 1764700000, "admin": false, "x": null}}"#
+            ),
+            format!(
+                "{{\n  \"sk\" : \"{SK}\",\t\"exp\":1764700000, \"iss\": \"a\", \"aud\": \"b\", \"n\": -5 }}\n"
+            ),
+            "{}".to_owned(),
+        ] {
+            assert!(agrees(payload.as_bytes()), "not scanned: {payload}");
+        }
+        let r = Registered::scan(
+            br#"{"sk":"abcdefgh12345678","exp":"soon","nbf":1,"iat":true}"#,
+            "sk",
+        )
+        .expect("scanned");
+        assert_eq!(
+            (r.exp, r.nbf, r.iat, r.bad),
+            (None, Some(1.0), None, Some("exp"))
+        );
+    }
+
+    #[test]
+    fn the_rest_goes_to_serde_json() {
+        for payload in [
+            r#"{"sk":"abcdefgh12345678","\u0065xp":1}"#,
+            r#"{"sk":"abcdefgh1234567\u0038"}"#,
+            r#"{"exp":1.5}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":1e9}"#,
+            r#"{"exp":1234567890123456}"#,
+            r#"{"iss":1}"#,
+            r#"{"aud":["a","b"]}"#,
+            r#"{"x":{"y":1}}"#,
+            r#"{"x":01}"#,
+            "{\"x\":\"\u{1}\"}",
+            r#"{"x":1,}"#,
+            r#"{"x":1} x"#,
+            r#"{"x":1"#,
+            r#"{"x" 1}"#,
+            r#"{,}"#,
+            "[1]",
+            "\"sk\"",
+            "",
+            "{\"x\":tru}",
+        ] {
+            assert!(
+                Registered::scan(payload.as_bytes(), "sk").is_none(),
+                "{payload}"
+            );
+        }
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("sk"),
+            Just("exp"),
+            Just("nbf"),
+            Just("iat"),
+            Just("iss"),
+            Just("aud"),
+            Just("u"),
+            Just("é"),
+            Just(""),
+            Just("\\u0065xp"),
+            Just("s\"k"),
+        ]
+        .prop_map(|k| format!("\"{k}\""))
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => Just(format!("\"{SK}\"")),
+            1 => "[ -~é\u{1}\u{7f}]{0,10}".prop_map(|s| format!("\"{s}\"")),
+            1 => any::<i64>().prop_map(|n| n.to_string()),
+            1 => any::<u64>().prop_map(|n| n.to_string()),
+            2 => (0u64..2_000_000_000).prop_map(|n| n.to_string()),
+            1 => any::<f64>().prop_map(|n| n.to_string()),
+            3 => prop_oneof![
+                Just("-0"),
+                Just("0"),
+                Just("01"),
+                Just("1e3"),
+                Just("1.5"),
+                Just("-"),
+                Just("true"),
+                Just("false"),
+                Just("null"),
+                Just("nul"),
+                Just("[1,2]"),
+                Just("{\"a\":1}"),
+                Just("[]"),
+            ]
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    fn space() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            8 => Just(""),
+            2 => Just(" "),
+            1 => Just("\n\t\r "),
+            1 => Just("\u{a0}"),
+        ]
+    }
+
+    fn object() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec((space(), key(), space(), value(), space()), 0..6),
+            space(),
+            prop_oneof![8 => Just(""), 1 => Just(","), 1 => Just("}"), 1 => Just("x")],
+        )
+            .prop_map(|(members, end, tail)| {
+                let members: Vec<String> = members
+                    .into_iter()
+                    .map(|(a, k, b, v, c)| format!("{a}{k}{b}:{v}{c}"))
+                    .collect();
+                format!("{{{}}}{end}{tail}", members.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn scanned_payloads_read_as_serde_json_reads_them(payload in object()) {
+            agrees(payload.as_bytes());
+        }
+
+        #[test]
+        fn mutated_payloads_too(payload in object(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut bytes = payload.into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            agrees(&bytes);
+        }
     }
 }
