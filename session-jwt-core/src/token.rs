@@ -365,22 +365,17 @@ impl Registered {
             }
             /// `0` or 1 to 15 digits not starting with `0`, not followed by
             /// a fraction or an exponent.
+            // Out of line: inlined, the running value was kept on the stack.
+            #[inline(never)]
             fn digits(&mut self) -> Option<u64> {
                 let rest = &self.text.as_bytes()[self.at..];
-                let (mut n, mut len) = (0u64, 0);
-                while let Some(d) = rest.get(len).and_then(|c| c.checked_sub(b'0')) {
-                    if d > 9 || len == 15 {
-                        break;
-                    }
-                    n = n * 10 + u64::from(d);
-                    len += 1;
-                }
-                let ok = len > 0
+                let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                let ok = (1..=15).contains(&len)
                     && (len == 1 || rest[0] != b'0')
-                    && !matches!(rest.get(len), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+                    && !matches!(rest.get(len), Some(b'.' | b'e' | b'E'));
                 ok.then_some(())?;
                 self.at += len;
-                Some(n)
+                Some(rest[..len].iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
             }
         }
 
