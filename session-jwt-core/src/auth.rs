@@ -16,7 +16,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::session::{ErasedUser, Session, SessionError, State, USER_HASH, USER_ID, UserState};
+use crate::session::{
+    ErasedUser, Session, SessionError, State, USER_HASH, USER_ID, UserState, item,
+};
 
 /// A user that can log in.
 pub trait AuthUser: Serialize {
@@ -219,7 +221,7 @@ impl Session {
 
 /// [`Session::is_logged_in_as`] under a lock already held.
 fn logged_in_as(s: &State, id: &str, hash: &str) -> bool {
-    let stored = |name| s.items().get(name).and_then(Value::as_str).unwrap_or("");
+    let stored = |name| item(s.items(), name).and_then(Value::as_str).unwrap_or("");
     stored(USER_ID) == id
         && constant_time_eq::constant_time_eq(stored(USER_HASH).as_bytes(), hash.as_bytes())
 }

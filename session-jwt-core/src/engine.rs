@@ -23,7 +23,7 @@ use crate::config::{Builder, CookieSettings, LimitSettings, SameSite};
 use crate::error::{StoreError, TokenError};
 use crate::fields::Provider;
 use crate::session::{
-    EXPIRY, Expiry, Session, SessionError, SessionKey, State, USER_ID, UserState,
+    EXPIRY, Expiry, Session, SessionError, SessionKey, State, USER_ID, UserState, item,
 };
 use crate::store::{Record, SaveMode, SessionStore};
 use crate::token::{TokenCodec, VerifiedClaims};
@@ -596,7 +596,7 @@ impl SessionJwt {
         let state = match (incoming.token, record) {
             (Some(token), Some(record)) => State {
                 key: Some(token.session_key().clone()),
-                user: if record.items.contains_key(USER_ID) {
+                user: if item(&record.items, USER_ID).is_some() {
                     UserState::Unchecked
                 } else {
                     UserState::Anonymous
@@ -656,7 +656,7 @@ impl SessionJwt {
             }
             s.record.clone()
         };
-        let id = record.items.get(USER_ID).and_then(Value::as_str);
+        let id = item(&record.items, USER_ID).and_then(Value::as_str);
         let Some(id) = id else {
             // A user id that is not text: not a session this library made.
             session.flush();
@@ -724,7 +724,7 @@ impl SessionJwt {
         }
 
         // Read only when a cookie is made: not on an unchanged request.
-        let expiry = |s: &State| s.items().get(EXPIRY).and_then(Expiry::from_value);
+        let expiry = |s: &State| item(s.items(), EXPIRY).and_then(Expiry::from_value);
         if s.modified || cfg.save_every_request || s.key.is_none() {
             let expiry = expiry(&s);
             let (max_age, expires) = self.lifetime(expiry, now);
@@ -853,7 +853,7 @@ impl SessionJwt {
         let fields = self.shared.codec.fields();
         let user =
             match &s.user {
-                _ if !s.items().contains_key(USER_ID) => None,
+                _ if item(s.items(), USER_ID).is_none() => None,
                 UserState::Checked(user) => Some(user.to_json().map_err(|e| {
                     TokenError::Signing(format!("the user does not serialize: {e}"))
                 })?),

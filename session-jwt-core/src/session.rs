@@ -262,6 +262,16 @@ impl fmt::Debug for UserState {
     }
 }
 
+/// `items[name]`. A session holds a handful of items: a linear scan of
+/// those beats hashing the name with the SipHash of serde_json's ordered map.
+pub(crate) fn item<'a>(items: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if items.len() <= 8 {
+        items.iter().find_map(|(k, v)| (k == name).then_some(v))
+    } else {
+        items.get(name)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct State {
     /// The key of the stored record in use; `None` until a new one is made.
@@ -357,7 +367,7 @@ impl Session {
     pub fn get_value(&self, name: &str) -> Option<Value> {
         let mut s = self.lock();
         s.accessed = true;
-        s.items().get(name).cloned()
+        item(s.items(), name).cloned()
     }
 
     /// Stores an item. Names the library writes itself ([`is_reserved`]:
@@ -397,7 +407,7 @@ impl Session {
     pub fn remove(&self, name: &str) -> Option<Value> {
         let mut s = self.lock();
         s.accessed = true;
-        if !s.items().contains_key(name) {
+        if item(s.items(), name).is_none() {
             return None;
         }
         s.modified = true;
@@ -501,7 +511,7 @@ impl Session {
     pub fn expiry(&self) -> Option<Expiry> {
         let mut s = self.lock();
         s.accessed = true;
-        s.items().get(EXPIRY).and_then(Expiry::from_value)
+        item(s.items(), EXPIRY).and_then(Expiry::from_value)
     }
 
     /// The verified claims of the request's cookie, when it verified, its

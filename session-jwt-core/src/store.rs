@@ -29,7 +29,7 @@ impl Record {
     /// The id of the logged-in user, if any (for per-user indexes).
     #[must_use]
     pub fn user_id(&self) -> Option<&str> {
-        self.items.get(USER_ID).and_then(Value::as_str)
+        crate::session::item(&self.items, USER_ID).and_then(Value::as_str)
     }
 
     /// Whether the record has expired at `now`.

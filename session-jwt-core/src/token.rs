@@ -375,7 +375,11 @@ impl Registered {
                     && !matches!(rest.get(len), Some(b'.' | b'e' | b'E'));
                 ok.then_some(())?;
                 self.at += len;
-                Some(rest[..len].iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+                Some(
+                    rest[..len]
+                        .iter()
+                        .fold(0, |n, &d| n * 10 + u64::from(d - b'0')),
+                )
             }
         }
 
