@@ -99,10 +99,11 @@ pub struct TokenCodec {
 pub struct VerifiedClaims {
     /// Where the header comes from, parsed on first use.
     header_source: HeaderSource,
-    header: OnceLock<Map<String, Value>>,
+    /// Boxed, as the claims: rarely parsed, and a verification moves this.
+    header: OnceLock<Box<Map<String, Value>>>,
     /// The payload as JSON bytes.
     payload: Vec<u8>,
-    claims: OnceLock<Map<String, Value>>,
+    claims: OnceLock<Box<Map<String, Value>>>,
     fields: Arc<Fields>,
     session_key: SessionKey,
     registered: Registered,
@@ -141,7 +142,7 @@ impl VerifiedClaims {
             // Parsed once already, when it was verified: an object.
             let mut claims = insecure::parse_object(&self.payload, "payload").unwrap_or_default();
             self.fields.expand(&mut claims);
-            claims
+            Box::new(claims)
         })
     }
 
@@ -163,7 +164,7 @@ impl VerifiedClaims {
                         .unwrap_or_default(),
                 ),
             };
-            insecure::parse_object(&json, "header").unwrap_or_default()
+            Box::new(insecure::parse_object(&json, "header").unwrap_or_default())
         })
     }
 
@@ -323,6 +324,10 @@ impl Registered {
             /// A string without escapes or control characters.
             fn string(&mut self) -> Option<&'a str> {
                 self.eat(b'"')?;
+                self.string_rest()
+            }
+            /// [`Scanner::string`] after its opening quote.
+            fn string_rest(&mut self) -> Option<&'a str> {
                 let start = self.at;
                 let rest = &self.text.as_bytes()[start..];
                 /// The bytes that end a string of the subset: `"`, `\\` and
@@ -352,7 +357,10 @@ impl Registered {
             fn scalar(&mut self) -> Option<Scalar<'a>> {
                 self.space();
                 match self.peek()? {
-                    b'"' => self.string().map(Scalar::Str),
+                    b'"' => {
+                        self.at += 1;
+                        self.string_rest().map(Scalar::Str)
+                    }
                     b't' => self.word("true").map(|()| Scalar::Bool(true)),
                     b'f' => self.word("false").map(|()| Scalar::Bool(false)),
                     b'n' => self.word("null").map(|()| Scalar::Null),
@@ -399,7 +407,11 @@ impl Registered {
                 let value = s.scalar()?;
                 // Slice patterns: compared in registers, not by `memcmp`.
                 match key.as_bytes() {
-                    k if k == session_field.as_bytes() => {
+                    // The first byte first: most keys differ there, without a
+                    // call to `memcmp`.
+                    k if k.first() == session_field.as_bytes().first()
+                        && k == session_field.as_bytes() =>
+                    {
                         r.session_key = match value {
                             Scalar::Str(v) => SessionKey::parse_cow(v.into()),
                             _ => None,
