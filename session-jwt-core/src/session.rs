@@ -407,9 +407,7 @@ impl Session {
     pub fn remove(&self, name: &str) -> Option<Value> {
         let mut s = self.lock();
         s.accessed = true;
-        if item(s.items(), name).is_none() {
-            return None;
-        }
+        item(s.items(), name)?;
         s.modified = true;
         if name == USER_ID {
             s.user = UserState::Anonymous;
