@@ -149,6 +149,25 @@ impl AuthUser for User {
     fn session_auth_hash(&self) -> String {
         self.auth_hash.clone()
     }
+
+    /// Checked on every request: the id and hash compared without building
+    /// either string (the hash in constant time).
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+        // The id in decimal, as `id()` writes it, on the stack.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut n = self.id;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        id.as_bytes() == &digits[start..]
+            && constant_time_eq::constant_time_eq(hash.as_bytes(), self.auth_hash.as_bytes())
+    }
 }
 
 /// The users: the in-memory table of the contract, or (Django mode) Django's
@@ -785,6 +804,39 @@ pub fn exit(result: Result<(), String>) -> ExitCode {
         Err(msg) => {
             eprintln!("error: {}", msg.replace(['\n', '\r'], " "));
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_check_compares_the_id_as_id_writes_it() {
+        for n in [0u64, 1, 9, 10, 42, 1_000_000, u64::MAX] {
+            let user = User(Arc::new(UserData {
+                id: n,
+                username: "u".into(),
+                email: "e".into(),
+                profile: Profile {
+                    team: String::new(),
+                },
+                password: Password::Django(String::new()),
+                auth_hash: "h".into(),
+            }));
+            assert!(user.is_logged_in_as(&user.id(), "h"), "{n}");
+            for other in [
+                format!("0{n}"),
+                format!("+{n}"),
+                format!("{n}0"),
+                format!(" {n}"),
+                String::new(),
+            ] {
+                assert!(!user.is_logged_in_as(&other, "h"), "{other:?}");
+            }
+            assert!(!user.is_logged_in_as(&user.id(), "H"));
+            assert!(!user.is_logged_in_as(&user.id(), ""));
         }
     }
 }

@@ -29,6 +29,35 @@ pub trait AuthUser: Serialize {
     /// change must end the user's sessions). Build it with
     /// [`session_auth_hash`]; never return the password or its hash itself.
     fn session_auth_hash(&self) -> String;
+
+    /// Whether the session was logged in as this user: `id` and `hash` are
+    /// what [`AuthUser::id`] and [`AuthUser::session_auth_hash`] returned at
+    /// login. The engine asks it on every request with a logged-in user.
+    ///
+    /// The default builds both strings and compares the hash in constant
+    /// time. A user type that keeps its id and hash can answer without
+    /// allocating; keep the hash's comparison constant-time:
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct User { id: String, #[serde(skip)] auth_hash: String }
+    ///
+    /// impl session_jwt_core::AuthUser for User {
+    ///     fn id(&self) -> String { self.id.clone() }
+    ///     fn session_auth_hash(&self) -> String { self.auth_hash.clone() }
+    ///     fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+    ///         id == self.id
+    ///             && constant_time_eq::constant_time_eq(hash.as_bytes(), self.auth_hash.as_bytes())
+    ///     }
+    /// }
+    /// ```
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+        self.id() == id
+            && constant_time_eq::constant_time_eq(
+                self.session_auth_hash().as_bytes(),
+                hash.as_bytes(),
+            )
+    }
 }
 
 /// Loads the app's users by id (Django's `get_user`). Implement it once and
@@ -162,13 +191,14 @@ impl Session {
     /// [`Session::authenticate`] for the engine's erased user: whether the
     /// session is (still) logged in as `user`.
     pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
-        let (id, hash) = match &user {
-            Some(u) => (u.id(), u.auth_hash()),
-            None => Default::default(),
-        };
         let mut s = self.lock();
+        let stored = |name| item(s.items(), name).and_then(Value::as_str);
+        let matches = match (&user, stored(USER_ID), stored(USER_HASH)) {
+            (Some(u), Some(id), Some(hash)) => u.is_logged_in_as(id, hash),
+            _ => false,
+        };
         match user {
-            Some(u) if logged_in_as(&s, &id, &hash) => {
+            Some(u) if matches => {
                 s.user = UserState::Checked(u);
                 true
             }

@@ -214,19 +214,15 @@ impl Expiry {
 /// A user as the session keeps it: its id, auth hash and token fields, and
 /// the app's own value for typed access ([`Session::user`]).
 pub(crate) trait ErasedUser: Send + Sync + 'static {
-    fn id(&self) -> String;
-    fn auth_hash(&self) -> String;
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool;
     fn to_json(&self) -> Result<Value, serde_json::Error>;
     fn as_any(&self) -> &dyn Any;
     fn type_name(&self) -> &'static str;
 }
 
 impl<U: AuthUser + Send + Sync + 'static> ErasedUser for U {
-    fn id(&self) -> String {
-        AuthUser::id(self)
-    }
-    fn auth_hash(&self) -> String {
-        self.session_auth_hash()
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+        AuthUser::is_logged_in_as(self, id, hash)
     }
     fn to_json(&self) -> Result<Value, serde_json::Error> {
         serde_json::to_value(self)

@@ -12,15 +12,19 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 
 #[derive(Clone, Serialize)]
 struct User {
-    id: u64,
+    id: &'static str,
 }
 
 impl AuthUser for User {
     fn id(&self) -> String {
-        self.id.to_string()
+        self.id.into()
     }
     fn session_auth_hash(&self) -> String {
         "h".into()
+    }
+    // The check an app's user type makes without building either string.
+    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+        id == self.id && constant_time_eq::constant_time_eq(hash.as_bytes(), b"h")
     }
 }
 
@@ -30,7 +34,7 @@ struct Users;
 impl UserLoader for Users {
     type User = User;
     async fn load_user(&self, _: &str) -> Result<Option<User>, StoreError> {
-        Ok(Some(User { id: 1 }))
+        Ok(Some(User { id: "1" }))
     }
 }
 
@@ -51,7 +55,7 @@ fn an_unchanged_request_allocates_little() {
     let store = MemoryStore::new();
     let cookie = rt.block_on(async {
         let s = engine.load(&store, [], now).await.unwrap();
-        s.login(&User { id: 1 }).unwrap();
+        s.login(&User { id: "1" }).unwrap();
         s.insert("a", json!("12345")).unwrap();
         let set = engine
             .save(&store, &s, now)
@@ -74,9 +78,5 @@ fn an_unchanged_request_allocates_little() {
     request();
     let count = dhat::HeapStats::get().total_blocks - before;
     println!("allocations in an unchanged request: {count}");
-    dhat::assert!(
-        count <= 16,
-        "an unchanged request allocated {} times",
-        count
-    );
+    dhat::assert!(count <= 8, "an unchanged request allocated {} times", count);
 }

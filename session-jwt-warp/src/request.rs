@@ -44,14 +44,18 @@ impl Runner {
     }
 }
 
-/// The wrapped requests in flight, by what runs them.
+/// The wrapped requests in flight, by what runs them. Looked up several
+/// times a request: hashed with foldhash, as the keys are tokio's task ids
+/// (or threads), never a client's input.
+type Requests = HashMap<Runner, Vec<Arc<LazySession>>, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
-    requests: Mutex<HashMap<Runner, Vec<Arc<LazySession>>>>,
+    requests: Mutex<Requests>,
 }
 
 impl InFlight {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Runner, Vec<Arc<LazySession>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Requests> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner())
     }
 
