@@ -18,6 +18,9 @@
 #   SERVERS="..."     a subset of the servers below, by name
 #   SKIP_BUILD=1      reuse the binaries of the previous run's build
 #   OUT=DIR           where results go (default bench/load/out/DATE-TIME)
+#   JWT_COOKIE_LEN=275  the length of the reference app's cookie (name=value),
+#                     which poem-server-session-padded's Cookie header is
+#                     padded to (a run notes it when the app's differs)
 #   SERVER_RUST_LOG=warn  RUST_LOG of the reference apps; empty: unset, i.e.
 #                     the apps' default (info), under which the Rocket app
 #                     logs four lines per request (Rocket's `log` records
@@ -37,6 +40,11 @@
 #   that cookie must answer the session's item a=1 (a bare server: its fixed
 #   body), so wrk never measures an anonymous visitor by mistake. All wrk
 #   connections send that one cookie: a returning visitor.
+# - poem-server-session-padded is Poem's ServerSession (plain cookie) sent
+#   its cookie plus a padding cookie, so that its Cookie header is as long as
+#   the reference app's (a JWT is some 200 bytes longer than a session id):
+#   the ratio against it compares the session layers' work on requests of
+#   the same size.
 # - Rounds are interleaved: round r runs the servers in the list's order
 #   rotated by r, so a slow moment of the machine spreads over all servers
 #   rather than hitting one. The table shows medians over rounds; each ratio
@@ -54,6 +62,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SERVER_RUST_LOG=${SERVER_RUST_LOG-warn}
+JWT_COOKIE_LEN=${JWT_COOKIE_LEN:-275}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -68,7 +77,7 @@ HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
 
 ALL_SERVERS=(
     poem-bare rocket-bare warp-bare axum-bare
-    poem-server-session poem-server-session-signed axum-tower-sessions
+    poem-server-session poem-server-session-signed poem-server-session-padded axum-tower-sessions
     sj-poem-hs256 sj-rocket-hs256 sj-warp-hs256
     sj-poem-es256 sj-rocket-es256 sj-warp-es256
 )
@@ -172,7 +181,7 @@ server_cmd() {
     case $1 in
     sj-*-hs256) local a=${1#sj-} && a=${a%-hs256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$HS256_SECRET" "$BIN/sj-$a") ;;
     sj-*-es256) local a=${1#sj-} && a=${a%-es256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$ES256_KEY" "$BIN/sj-$a") ;;
-    poem-server-session) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
+    poem-server-session | poem-server-session-padded) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
     poem-server-session-signed) CMD=("${base[@]}" POEM_SESSION_COOKIE=signed "$BIN/poem-server-session") ;;
     *) CMD=("${base[@]}" "$BIN/$1") ;;
     esac
@@ -236,6 +245,17 @@ measure() {
         cookie=$(awk -F '\t' 'NF >= 7 { c = c (c ? "; " : "") $6 "=" $7 } END { print c }' "$jar")
         [[ -n $cookie ]] || die "$name: no cookie was issued"
     fi
+    case $name in
+    sj-*-hs256)
+        ((${#cookie} == JWT_COOKIE_LEN)) ||
+            echo "$name: note: its cookie is ${#cookie} bytes; poem-server-session-padded pads to JWT_COOKIE_LEN=$JWT_COOKIE_LEN" >>"$OUT/notes.txt"
+        ;;
+    *-padded)
+        local pad=$((JWT_COOKIE_LEN - ${#cookie} - 6))
+        ((pad > 0)) || die "$name: its cookie is already ${#cookie} bytes, JWT_COOKIE_LEN=$JWT_COOKIE_LEN"
+        cookie="$cookie; pad=$(head -c "$pad" /dev/zero | tr '\0' x)"
+        ;;
+    esac
     check_get "$name" "$port" "$cookie"
 
     local url="http://127.0.0.1:$port/get" hdr=()
@@ -319,6 +339,7 @@ declare -A MED
     done
     ratio sj-poem-hs256 poem-server-session 1 '>' "poem + session-jwt HS256 / poem ServerSession (plain)"
     ratio sj-poem-hs256 poem-server-session-signed 1 '>' "poem + session-jwt HS256 / poem ServerSession (signed)"
+    ratio sj-poem-hs256 poem-server-session-padded 0 - "poem + session-jwt HS256 / ServerSession (plain, padded)"
     for a in poem rocket warp; do
         ratio "sj-$a-es256" "sj-$a-hs256" 0.90 '>=' "$a + session-jwt ES256 / HS256"
     done
