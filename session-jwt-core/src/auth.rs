@@ -32,7 +32,8 @@ pub trait AuthUser: Serialize {
 
     /// Whether the session was logged in as this user: `id` and `hash` are
     /// what [`AuthUser::id`] and [`AuthUser::session_auth_hash`] returned at
-    /// login. The engine asks it on every request with a logged-in user.
+    /// login. The engine asks it on every request with a logged-in user,
+    /// with that session locked: it must not use a [`Session`].
     ///
     /// The default builds both strings and compares the hash in constant
     /// time. A user type that keeps its id and hash can answer without
