@@ -244,7 +244,7 @@ enum HeaderSource {
 }
 
 fn timestamp(secs: Option<f64>) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(secs?.floor() as i64).ok()
+    OffsetDateTime::from_unix_timestamp(unix_secs(secs)?).ok()
 }
 
 /// A time claim as whole Unix seconds, if it is a time [`timestamp`] accepts.
