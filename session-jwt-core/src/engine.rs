@@ -656,8 +656,7 @@ impl SessionJwt {
             }
             s.record.clone()
         };
-        let id = item(&record.items, USER_ID).and_then(Value::as_str);
-        let Some(id) = id else {
+        let Some(id) = record.user_id() else {
             // A user id that is not text: not a session this library made.
             session.flush();
             return Ok(());
