@@ -27,6 +27,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use session_jwt_core::auth::{safe_next, session_auth_hash};
+use session_jwt_core::session::is_internal;
 use session_jwt_core::{
     AuthUser, MemoryStore, Secret, Session, SessionJwt, SessionStore, StoreError, UserLoader, env,
 };
@@ -641,7 +642,7 @@ pub fn get(session: &Session) -> String {
     struct Public<'a>(&'a Map<String, Value>);
     impl Serialize for Public<'_> {
         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_map(self.0.iter().filter(|(k, _)| !k.starts_with('_')))
+            serializer.collect_map(self.0.iter().filter(|(k, _)| !is_internal(k)))
         }
     }
     // A map of JSON values always serializes.

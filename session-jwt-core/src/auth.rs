@@ -193,9 +193,8 @@ impl Session {
     /// session is (still) logged in as `user`.
     pub(crate) fn check_erased(&self, user: Option<Arc<dyn ErasedUser>>) -> bool {
         let mut s = self.lock();
-        let stored = |name| item(s.items(), name).and_then(Value::as_str);
-        let matches = match (&user, stored(USER_ID), stored(USER_HASH)) {
-            (Some(u), Some(id), Some(hash)) => u.is_logged_in_as(id, hash),
+        let matches = match (&user, stored_user(&s)) {
+            (Some(u), (Some(id), Some(hash))) => u.is_logged_in_as(id, hash),
             _ => false,
         };
         match user {
@@ -246,15 +245,20 @@ impl Session {
     /// hash compared in constant time). Reads without marking the session
     /// accessed: the check is the library's, not the handler's.
     fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
-        logged_in_as(&self.lock(), id, hash)
+        let s = self.lock();
+        let (stored_id, stored_hash) = stored_user(&s);
+        stored_id.unwrap_or("") == id
+            && constant_time_eq::constant_time_eq(
+                stored_hash.unwrap_or("").as_bytes(),
+                hash.as_bytes(),
+            )
     }
 }
 
-/// [`Session::is_logged_in_as`] under a lock already held.
-fn logged_in_as(s: &State, id: &str, hash: &str) -> bool {
-    let stored = |name| item(s.items(), name).and_then(Value::as_str).unwrap_or("");
-    stored(USER_ID) == id
-        && constant_time_eq::constant_time_eq(stored(USER_HASH).as_bytes(), hash.as_bytes())
+/// The stored user's id and auth hash, each where it is text.
+fn stored_user(s: &State) -> (Option<&str>, Option<&str>) {
+    let stored = |name| item(s.items(), name).and_then(Value::as_str);
+    (stored(USER_ID), stored(USER_HASH))
 }
 
 /// Where a login-required page redirects an anonymous visitor (Django's

@@ -27,6 +27,13 @@ pub const USER_HASH: &str = "_auth_user_hash";
 /// Item holding the per-session expiry override (Django's `_session_expiry`).
 pub const EXPIRY: &str = "_session_expiry";
 
+/// Whether `name` is an internal item's (it starts with `_`, as every name
+/// [`is_reserved`] holds): [`Session::public_items`] leaves those out.
+#[must_use]
+pub fn is_internal(name: &str) -> bool {
+    name.starts_with('_')
+}
+
 /// Whether `name` is a session item this library writes itself
 /// (`_auth_user_*`, `_session_*`, `_jwt_*`, as Django's `_auth_user_id` and
 /// `_session_expiry`): [`Session::insert`] refuses them.
@@ -435,7 +442,7 @@ impl Session {
         s.accessed = true;
         s.items()
             .iter()
-            .filter(|(k, _)| !k.starts_with('_'))
+            .filter(|(k, _)| !is_internal(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
