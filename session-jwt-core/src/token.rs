@@ -640,7 +640,12 @@ impl Registered {
             (value, earlier.or(bad))
         }
 
-        let mut de = serde_json::Deserializer::from_slice(payload);
+        // JSON is UTF-8 (RFC 8259), also in the strings serde_json skips
+        // without reading (the claim map could not be parsed from them).
+        // The scanner read this as text already: a payload it refused for
+        // its bytes comes here.
+        let payload = std::str::from_utf8(payload).map_err(|_| TokenError::Json("payload"))?;
+        let mut de = serde_json::Deserializer::from_str(payload);
         let r = Seed(session_field)
             .deserialize(&mut de)
             .and_then(|r| de.end().map(|()| r))
@@ -1388,6 +1393,22 @@ mod tests {
             let t = forge(&hmac(), hs256(), &claims(json!({ "sk": bad })));
             assert_eq!(err(&t), TokenError::MissingSessionKey);
         }
+    }
+
+    /// JSON is UTF-8, also in a string nobody reads: else the verified
+    /// token's claim map could not be parsed.
+    #[test]
+    fn payload_not_utf8() {
+        let mut payload = claims(json!({"x": "QQ"}));
+        let at = payload.windows(2).position(|w| w == b"QQ").unwrap();
+        payload[at] = 0xff;
+        let t = forge(&hmac(), hs256(), &payload);
+        assert_eq!(err(&t), TokenError::Json("payload"));
+        payload[at] = b'Q';
+        let v = codec()
+            .verify(&forge(&hmac(), hs256(), &payload), NOW)
+            .unwrap();
+        assert_eq!(v.get("x"), Some(&json!("QQ")));
     }
 
     #[test]
