@@ -316,10 +316,19 @@ impl Registered {
                     self.at += 1;
                 }
             }
+            /// The next byte after any whitespace (most payloads have none).
+            fn next(&mut self) -> Option<u8> {
+                match self.peek()? {
+                    b' ' | b'\t' | b'\n' | b'\r' => {
+                        self.space();
+                        self.peek()
+                    }
+                    b => Some(b),
+                }
+            }
             /// `byte`, after any whitespace.
             fn eat(&mut self, byte: u8) -> Option<()> {
-                self.space();
-                (self.peek()? == byte).then(|| self.at += 1)
+                (self.next()? == byte).then(|| self.at += 1)
             }
             /// A string without escapes or control characters.
             fn string(&mut self) -> Option<&'a str> {
@@ -355,8 +364,7 @@ impl Registered {
                     .then(|| self.at += word.len())
             }
             fn scalar(&mut self) -> Option<Scalar<'a>> {
-                self.space();
-                match self.peek()? {
+                match self.next()? {
                     b'"' => {
                         self.at += 1;
                         self.string_rest().map(Scalar::Str)
@@ -377,17 +385,23 @@ impl Registered {
             #[inline(never)]
             fn digits(&mut self) -> Option<u64> {
                 let rest = &self.text.as_bytes()[self.at..];
-                let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                // One pass; a value of more than 15 digits is refused below,
+                // whatever it wrapped to.
+                let (mut n, mut len) = (0u64, 0);
+                for &c in rest {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                    len += 1;
+                }
                 let ok = (1..=15).contains(&len)
                     && (len == 1 || rest[0] != b'0')
                     && !matches!(rest.get(len), Some(b'.' | b'e' | b'E'));
                 ok.then_some(())?;
                 self.at += len;
-                Some(
-                    rest[..len]
-                        .iter()
-                        .fold(0, |n, &d| n * 10 + u64::from(d - b'0')),
-                )
+                Some(n)
             }
         }
 
@@ -397,8 +411,7 @@ impl Registered {
         };
         let mut r = Registered::default();
         s.eat(b'{')?;
-        s.space();
-        if s.peek() == Some(b'}') {
+        if s.next() == Some(b'}') {
             s.at += 1;
         } else {
             loop {
@@ -446,8 +459,7 @@ impl Registered {
                     }
                     _ => {}
                 }
-                s.space();
-                match s.peek()? {
+                match s.next()? {
                     b',' => s.at += 1,
                     b'}' => {
                         s.at += 1;
