@@ -152,7 +152,7 @@ impl Session {
         user: &U,
     ) -> Result<(), SessionError> {
         self.check_user_type::<U>()?;
-        let same_user = self.is_logged_in_as(&user.id(), &user.session_auth_hash());
+        let same_user = self.is_logged_in_as(user);
         if self.get_value(USER_ID).is_some() && !same_user {
             self.flush();
         } else {
@@ -241,17 +241,14 @@ impl Session {
         }
     }
 
-    /// Whether the session's stored user is `id` with auth hash `hash` (the
-    /// hash compared in constant time). Reads without marking the session
-    /// accessed: the check is the library's, not the handler's.
-    fn is_logged_in_as(&self, id: &str, hash: &str) -> bool {
+    /// Whether the session's stored user is `user`, by
+    /// [`AuthUser::is_logged_in_as`] (a missing id or hash read as empty, as
+    /// Django's login does). Reads without marking the session accessed: the
+    /// check is the library's, not the handler's.
+    fn is_logged_in_as<U: AuthUser>(&self, user: &U) -> bool {
         let s = self.lock();
-        let (stored_id, stored_hash) = stored_user(&s);
-        stored_id.unwrap_or("") == id
-            && constant_time_eq::constant_time_eq(
-                stored_hash.unwrap_or("").as_bytes(),
-                hash.as_bytes(),
-            )
+        let (id, hash) = stored_user(&s);
+        user.is_logged_in_as(id.unwrap_or(""), hash.unwrap_or(""))
     }
 }
 
