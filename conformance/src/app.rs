@@ -283,6 +283,19 @@ impl App {
         Reply::from(req.send().unwrap_or_else(|e| panic!("POST {path}: {e}")))
     }
 
+    /// [`App::post`] on a connection that is closed after the answer: for a
+    /// body the server refuses without reading it all, after which the
+    /// server closes the connection and a client reusing it could race that
+    /// close.
+    pub fn post_closing(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let req = self
+            .client
+            .post(self.url(path))
+            .form(form)
+            .header("connection", "close");
+        Reply::from(req.send().unwrap_or_else(|e| panic!("POST {path}: {e}")))
+    }
+
     /// `POST path` with `body` as it is, with a `Content-Type` header when
     /// `content_type` is given.
     pub fn post_raw(
