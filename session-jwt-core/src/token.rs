@@ -306,6 +306,19 @@ impl Registered {
             Bool(bool),
             Null,
         }
+        /// The bytes of `word` (little-endian) that end a string of the
+        /// subset: `"`, `\\` and the control characters, each flagged by
+        /// its top bit. A flag can be wrong only above a right one (a borrow
+        /// runs upwards), so the lowest flag is always the first stop.
+        fn stop_mask(word: u64) -> u64 {
+            const ONES: u64 = u64::from_ne_bytes([1; 8]);
+            const TOPS: u64 = ONES << 7;
+            let quote = word ^ (ONES * u64::from(b'"'));
+            let backslash = word ^ (ONES * u64::from(b'\\'));
+            // Zero bytes of `quote` and `backslash`, bytes below 0x20 of `word`.
+            let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+            (zero(quote) | zero(backslash) | (word.wrapping_sub(ONES * 0x20) & !word)) & TOPS
+        }
         struct Scanner<'a> {
             text: &'a str,
             at: usize,
@@ -339,27 +352,31 @@ impl Registered {
                 self.string_rest()
             }
             /// [`Scanner::string`] after its opening quote.
+            #[inline(always)]
             fn string_rest(&mut self) -> Option<&'a str> {
                 let start = self.at;
-                let rest = &self.text.as_bytes()[start..];
-                /// The bytes that end a string of the subset: `"`, `\\` and
-                /// the control characters.
-                static STOP: [bool; 256] = {
-                    let mut stop = [false; 256];
-                    let mut c = 0;
-                    while c < 0x20 {
-                        stop[c] = true;
-                        c += 1;
+                let bytes = self.text.as_bytes();
+                // Eight bytes at a time while eight remain: most strings of
+                // a token (its keys, most values) end in the first word.
+                let mut at = start;
+                let end = loop {
+                    let Some(word) = bytes.get(at..at + 8) else {
+                        let tail = &bytes[at..];
+                        break at
+                            + tail
+                                .iter()
+                                .position(|c| matches!(c, b'"' | b'\\' | ..0x20))?;
+                    };
+                    let stops = stop_mask(u64::from_le_bytes(word.try_into().ok()?));
+                    if stops != 0 {
+                        break at + (stops.trailing_zeros() / 8) as usize;
                     }
-                    stop[b'"' as usize] = true;
-                    stop[b'\\' as usize] = true;
-                    stop
+                    at += 8;
                 };
-                let len = rest.iter().position(|&c| STOP[usize::from(c)])?;
-                (rest[len] == b'"').then_some(())?;
-                self.at = start + len + 1;
+                (bytes[end] == b'"').then_some(())?;
+                self.at = end + 1;
                 // Both ends are ASCII quotes: char boundaries.
-                Some(&self.text[start..start + len])
+                Some(&self.text[start..end])
             }
             fn word(&mut self, word: &str) -> Option<()> {
                 let rest = &self.text.as_bytes()[self.at..];
@@ -1549,6 +1566,27 @@ mod scan {
         }
     }
 
+    /// The scanner reads strings eight bytes at a time: a string ends at its
+    /// first `"`, and one with a `\\` or a control character goes to
+    /// serde_json, wherever in a word it is; the bytes next to those (space,
+    /// `!`, `#`, `[`, `]`, DEL, non-ASCII) are plain characters.
+    #[test]
+    fn strings_end_at_their_first_stop_in_any_word() {
+        for filler in [" ", "!", "#", "[", "]", "\u{7f}", "é", "a"] {
+            for len in 0..26 {
+                let text = filler.repeat(len);
+                let plain = format!(r#"{{"x":"{text}","sk":"{SK}"}}"#);
+                assert!(agrees(plain.as_bytes()), "not scanned: {plain:?}");
+                let r = Registered::scan(&plain, "sk").expect("scanned");
+                assert_eq!(r.session_key.as_ref().map(SessionKey::expose), Some(SK));
+                for stop in ["\\n", "\u{0}", "\u{1f}", "\n"] {
+                    let bad = format!(r#"{{"x":"{text}{stop}{text}","sk":"{SK}"}}"#);
+                    assert!(Registered::scan(&bad, "sk").is_none(), "{bad:?}");
+                }
+            }
+        }
+    }
+
     fn key() -> impl Strategy<Value = String> {
         prop_oneof![
             Just("sk"),
@@ -1569,7 +1607,8 @@ mod scan {
     fn value() -> impl Strategy<Value = String> {
         prop_oneof![
             2 => Just(format!("\"{SK}\"")),
-            1 => "[ -~é\u{1}\u{7f}]{0,10}".prop_map(|s| format!("\"{s}\"")),
+            // Across the scanner's eight-byte words.
+            1 => "[ -~é\u{1}\u{1f}\u{7f}]{0,24}".prop_map(|s| format!("\"{s}\"")),
             1 => any::<i64>().prop_map(|n| n.to_string()),
             1 => any::<u64>().prop_map(|n| n.to_string()),
             2 => (0u64..2_000_000_000).prop_map(|n| n.to_string()),
