@@ -296,9 +296,9 @@ impl Registered {
     /// What it accepts is valid JSON and reads exactly as `parse_any` reads
     /// it: a property test holds the two to that.
     fn scan(payload: &str, session_field: &str) -> Option<Self> {
-        /// A value of the subset.
-        enum Scalar<'a> {
-            Str(&'a str),
+        /// A value of the subset; a string as its range in the payload.
+        enum Scalar {
+            Str(usize, usize),
             /// At most 15 digits: exact as an `f64`, as serde_json reads it.
             Uint(u64),
             /// Negative, kept only for skipping.
@@ -306,10 +306,26 @@ impl Registered {
             Bool(bool),
             Null,
         }
+        /// `at`, or past the whitespace there (most payloads have none).
+        #[inline(always)]
+        fn space(b: &[u8], at: usize) -> usize {
+            match b.get(at) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => more_space(b, at),
+                _ => at,
+            }
+        }
+        #[cold]
+        fn more_space(b: &[u8], mut at: usize) -> usize {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(at) {
+                at += 1;
+            }
+            at
+        }
         /// The bytes of `word` (little-endian) that end a string of the
         /// subset: `"`, `\\` and the control characters, each flagged by
         /// its top bit. A flag can be wrong only above a right one (a borrow
         /// runs upwards), so the lowest flag is always the first stop.
+        #[inline(always)]
         fn stop_mask(word: u64) -> u64 {
             const ONES: u64 = u64::from_ne_bytes([1; 8]);
             const TOPS: u64 = ONES << 7;
@@ -319,139 +335,93 @@ impl Registered {
             let zero = |x: u64| x.wrapping_sub(ONES) & !x;
             (zero(quote) | zero(backslash) | (word.wrapping_sub(ONES * 0x20) & !word)) & TOPS
         }
-        struct Scanner<'a> {
-            text: &'a str,
-            at: usize,
-        }
-        impl<'a> Scanner<'a> {
-            fn peek(&self) -> Option<u8> {
-                self.text.as_bytes().get(self.at).copied()
-            }
-            fn space(&mut self) {
-                while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-                    self.at += 1;
-                }
-            }
-            /// The next byte after any whitespace (most payloads have none).
-            fn next(&mut self) -> Option<u8> {
-                match self.peek()? {
-                    b' ' | b'\t' | b'\n' | b'\r' => {
-                        self.space();
-                        self.peek()
-                    }
-                    b => Some(b),
-                }
-            }
-            /// `byte`, after any whitespace.
-            fn eat(&mut self, byte: u8) -> Option<()> {
-                (self.next()? == byte).then(|| self.at += 1)
-            }
-            /// A string without escapes or control characters.
-            fn string(&mut self) -> Option<&'a str> {
-                self.eat(b'"')?;
-                self.string_rest()
-            }
-            /// [`Scanner::string`] after its opening quote.
-            #[inline(always)]
-            fn string_rest(&mut self) -> Option<&'a str> {
-                let start = self.at;
-                let bytes = self.text.as_bytes();
-                // Eight bytes at a time while eight remain: most strings of
-                // a token (its keys, most values) end in the first word.
-                let mut at = start;
-                let end = loop {
-                    let Some(word) = bytes.get(at..at + 8) else {
-                        let tail = &bytes[at..];
-                        break at
-                            + tail
-                                .iter()
-                                .position(|c| matches!(c, b'"' | b'\\' | ..0x20))?;
-                    };
-                    let stops = stop_mask(u64::from_le_bytes(word.try_into().ok()?));
-                    if stops != 0 {
-                        break at + (stops.trailing_zeros() / 8) as usize;
-                    }
-                    at += 8;
+        /// The end of the string starting at `at` (after its opening quote):
+        /// the index of its closing quote. `None` at an escape or a control
+        /// character. Eight bytes at a time while eight remain: most strings
+        /// of a token (its keys, most values) end in the first word.
+        #[inline(always)]
+        fn string_end(b: &[u8], mut at: usize) -> Option<usize> {
+            let end = loop {
+                let Some(word) = b.get(at..at + 8) else {
+                    let tail = b.get(at..)?;
+                    break at
+                        + tail
+                            .iter()
+                            .position(|c| matches!(c, b'"' | b'\\' | ..0x20))?;
                 };
-                (bytes[end] == b'"').then_some(())?;
-                self.at = end + 1;
-                // Both ends are ASCII quotes: char boundaries.
-                Some(&self.text[start..end])
-            }
-            fn word(&mut self, word: &str) -> Option<()> {
-                let rest = &self.text.as_bytes()[self.at..];
-                rest.starts_with(word.as_bytes())
-                    .then(|| self.at += word.len())
-            }
-            fn scalar(&mut self) -> Option<Scalar<'a>> {
-                match self.next()? {
-                    b'"' => {
-                        self.at += 1;
-                        self.string_rest().map(Scalar::Str)
-                    }
-                    b't' => self.word("true").map(|()| Scalar::Bool(true)),
-                    b'f' => self.word("false").map(|()| Scalar::Bool(false)),
-                    b'n' => self.word("null").map(|()| Scalar::Null),
-                    b'-' => {
-                        self.at += 1;
-                        self.digits().map(|_| Scalar::Int)
-                    }
-                    _ => self.digits().map(Scalar::Uint),
+                let stops = stop_mask(u64::from_le_bytes(word.try_into().ok()?));
+                if stops != 0 {
+                    break at + (stops.trailing_zeros() / 8) as usize;
                 }
-            }
-            /// `0` or 1 to 15 digits not starting with `0`, not followed by
-            /// a fraction or an exponent.
-            // Out of line: inlined, the running value was kept on the stack.
-            #[inline(never)]
-            fn digits(&mut self) -> Option<u64> {
-                let rest = &self.text.as_bytes()[self.at..];
-                // One pass; a value of more than 15 digits is refused below,
-                // whatever it wrapped to.
-                let (mut n, mut len) = (0u64, 0);
-                for &c in rest {
-                    let d = c.wrapping_sub(b'0');
-                    if d > 9 {
-                        break;
-                    }
-                    n = n.wrapping_mul(10).wrapping_add(u64::from(d));
-                    len += 1;
+                at += 8;
+            };
+            (b[end] == b'"').then_some(end)
+        }
+        /// `0` or 1 to 15 digits not starting with `0`, not followed by a
+        /// fraction or an exponent: the value and the index after it.
+        // Out of line: inlined, the running value was kept on the stack.
+        #[inline(never)]
+        fn digits(b: &[u8], at: usize) -> Option<(u64, usize)> {
+            let rest = b.get(at..)?;
+            // One pass; a value of more than 15 digits is refused below,
+            // whatever it wrapped to.
+            let (mut n, mut len) = (0u64, 0);
+            for &c in rest {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
                 }
-                let ok = (1..=15).contains(&len)
-                    && (len == 1 || rest[0] != b'0')
-                    && !matches!(rest.get(len), Some(b'.' | b'e' | b'E'));
-                ok.then_some(())?;
-                self.at += len;
-                Some(n)
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                len += 1;
+            }
+            let ok = (1..=15).contains(&len)
+                && (len == 1 || rest[0] != b'0')
+                && !matches!(rest.get(len), Some(b'.' | b'e' | b'E'));
+            ok.then_some((n, at + len))
+        }
+        /// The value at `at` and the index after it.
+        #[inline(always)]
+        fn scalar(b: &[u8], at: usize) -> Option<(Scalar, usize)> {
+            let word = |w: &[u8], v| b[at..].starts_with(w).then_some((v, at + w.len()));
+            match *b.get(at)? {
+                b'"' => string_end(b, at + 1).map(|end| (Scalar::Str(at + 1, end), end + 1)),
+                b't' => word(b"true", Scalar::Bool(true)),
+                b'f' => word(b"false", Scalar::Bool(false)),
+                b'n' => word(b"null", Scalar::Null),
+                b'-' => digits(b, at + 1).map(|(_, end)| (Scalar::Int, end)),
+                _ => digits(b, at).map(|(n, end)| (Scalar::Uint(n), end)),
             }
         }
 
-        let mut s = Scanner {
-            text: payload,
-            at: 0,
-        };
+        let b = payload.as_bytes();
+        let field = session_field.as_bytes();
         let mut r = Registered::default();
-        s.eat(b'{')?;
-        if s.next() == Some(b'}') {
-            s.at += 1;
+        let mut at = space(b, 0);
+        (b.get(at) == Some(&b'{')).then_some(())?;
+        at = space(b, at + 1);
+        if b.get(at) == Some(&b'}') {
+            at += 1;
         } else {
             loop {
-                let key = s.string()?;
-                s.eat(b':')?;
-                let value = s.scalar()?;
+                (b.get(at) == Some(&b'"')).then_some(())?;
+                let key_end = string_end(b, at + 1)?;
+                let key = &b[at + 1..key_end];
+                at = space(b, key_end + 1);
+                (b.get(at) == Some(&b':')).then_some(())?;
+                let (value, end) = scalar(b, space(b, at + 1))?;
                 // Slice patterns: compared in registers, not by `memcmp`.
-                match key.as_bytes() {
-                    // The first byte first: most keys differ there, without a
-                    // call to `memcmp`.
-                    k if k.first() == session_field.as_bytes().first()
-                        && k == session_field.as_bytes() =>
-                    {
+                match key {
+                    // The length and first byte first: most keys differ
+                    // there, without a call to `memcmp`.
+                    k if k.len() == field.len() && k.first() == field.first() && k == field => {
                         r.session_key = match value {
-                            Scalar::Str(v) => SessionKey::parse_cow(v.into()),
+                            // Both ends are ASCII quotes: char boundaries.
+                            Scalar::Str(s, e) => SessionKey::parse_cow(payload.get(s..e)?.into()),
                             _ => None,
                         };
                     }
                     [b'e', b'x', b'p'] | [b'n', b'b', b'f'] | [b'i', b'a', b't'] => {
-                        let (slot, name) = match key.as_bytes()[0] {
+                        let (slot, name) = match key[0] {
                             b'e' => (&mut r.exp, "exp"),
                             b'n' => (&mut r.nbf, "nbf"),
                             _ => (&mut r.iat, "iat"),
@@ -459,19 +429,19 @@ impl Registered {
                         *slot = match value {
                             Scalar::Uint(n) => Some(n as f64),
                             Scalar::Int => return None,
-                            Scalar::Str(_) | Scalar::Bool(_) | Scalar::Null => None,
+                            Scalar::Str(..) | Scalar::Bool(_) | Scalar::Null => None,
                         };
                         // The first bad claim stays the one reported.
                         r.bad = r.bad.or(slot.is_none().then_some(name));
                     }
                     [b'i', b's', b's'] | [b'a', b'u', b'd'] => {
                         let v = match value {
-                            Scalar::Str(v) => Value::String(v.to_owned()),
+                            Scalar::Str(s, e) => Value::String(payload.get(s..e)?.to_owned()),
                             Scalar::Bool(b) => Value::Bool(b),
                             Scalar::Null => Value::Null,
                             Scalar::Uint(_) | Scalar::Int => return None,
                         };
-                        *(if key.starts_with('i') {
+                        *(if key[0] == b'i' {
                             &mut r.iss
                         } else {
                             &mut r.aud
@@ -479,18 +449,18 @@ impl Registered {
                     }
                     _ => {}
                 }
-                match s.next()? {
-                    b',' => s.at += 1,
-                    b'}' => {
-                        s.at += 1;
+                at = space(b, end);
+                match b.get(at) {
+                    Some(b',') => at = space(b, at + 1),
+                    Some(b'}') => {
+                        at += 1;
                         break;
                     }
                     _ => return None,
                 }
             }
         }
-        s.space();
-        (s.at == s.text.len()).then_some(r)
+        (space(b, at) == b.len()).then_some(r)
     }
 
     /// [`Registered::parse`] for any payload, with serde_json.
