@@ -766,13 +766,7 @@ impl TokenCodec {
         }
         // Three parts: the signature after the last dot, the header before
         // the first, and no dot in the payload between.
-        let (h, p, s) = match token.rsplit_once('.') {
-            Some((input, s)) => match input.split_once('.') {
-                Some(hp) => (hp.0, hp.1, s),
-                None => return Err(TokenError::Malformed),
-            },
-            None => return Err(TokenError::Malformed),
-        };
+        let (h, p, s) = parts(token).ok_or(TokenError::Malformed)?;
         // A dot in the payload (more than three parts) is malformed. Under a
         // header the ring issues it is found by the payload's base64 failing,
         // without a scan of its own.
@@ -907,6 +901,47 @@ impl TokenCodec {
         }
         Ok(())
     }
+}
+
+/// A compact JWS's parts: the header before the first dot, the signature
+/// after the last, and the payload between (which the caller refuses if it
+/// holds a dot). `None` for fewer than two dots. The dots are found eight
+/// bytes at a time, from each end: the header and the signature are short,
+/// and the payload is not searched.
+fn parts(token: &str) -> Option<(&str, &str, &str)> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const LOW7: u64 = ONES * 0x7f;
+    // The dots of eight bytes, little-endian, each flagged by its top bit;
+    // exact (no carry crosses a byte), so the highest flag is a dot too.
+    let dots = |word: &[u8]| {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (ONES * u64::from(b'.'));
+        !(((x & LOW7) + LOW7) | x | LOW7)
+    };
+    let b = token.as_bytes();
+    let mut at = 0;
+    let first = loop {
+        let Some(word) = b.get(at..at + 8) else {
+            break at + b[at..].iter().position(|&c| c == b'.')?;
+        };
+        let found = dots(word);
+        if found != 0 {
+            break at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    };
+    let mut end = b.len();
+    let last = loop {
+        if end < first + 8 {
+            // `first` is a dot: found at the latest there.
+            break first + b[first..end].iter().rposition(|&c| c == b'.')?;
+        }
+        let found = dots(&b[end - 8..end]);
+        if found != 0 {
+            break end - 8 + (63 - found.leading_zeros() as usize) / 8;
+        }
+        end -= 8;
+    };
+    (last > first).then(|| (&token[..first], &token[first + 1..last], &token[last + 1..]))
 }
 
 /// Unpadded base64url (RFC 7515), SIMD-accelerated; padding and any
@@ -1435,6 +1470,40 @@ mod tests {
         let t = forge(&hmac(), hs256(), &claims(json!({"exp": 1})));
         let e = err(&t);
         assert!(!format!("{e} {e:?}").contains(SK));
+    }
+}
+
+/// [`parts`] against the standard library's splits.
+#[cfg(test)]
+mod parts {
+    use proptest::prelude::*;
+
+    fn by_std(token: &str) -> Option<(&str, &str, &str)> {
+        let (input, s) = token.rsplit_once('.')?;
+        let (h, p) = input.split_once('.')?;
+        Some((h, p, s))
+    }
+
+    #[test]
+    fn dots_anywhere_in_any_word() {
+        for len in 0..40 {
+            for i in 0..len {
+                for j in i..len {
+                    let mut t: Vec<char> = "aé".chars().cycle().take(len).collect();
+                    t[i] = '.';
+                    t[j] = '.';
+                    let t: String = t.into_iter().collect();
+                    assert_eq!(super::parts(&t), by_std(&t), "{t:?}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn splits_as_std_does(token in "[a.é]{0,80}") {
+            prop_assert_eq!(super::parts(&token), by_std(&token));
+        }
     }
 }
 
