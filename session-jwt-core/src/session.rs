@@ -122,18 +122,15 @@ impl SessionKey {
 
     /// [`SessionKey::parse`] of text that may be owned (wiped after the copy).
     pub(crate) fn parse_cow(s: std::borrow::Cow<'_, str>) -> Option<Self> {
-        /// The key's alphabet: base64url (`[A-Za-z0-9_-]`).
-        static ALPHABET: [bool; 256] = {
-            let mut ok = [false; 256];
-            let mut c = 0;
-            while c < 256 {
-                let b = c as u8;
-                ok[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-                c += 1;
-            }
-            ok
-        };
-        let ok = (8..=128).contains(&s.len()) && s.bytes().all(|b| ALPHABET[usize::from(b)]);
+        /// The key's alphabet: base64url (`[A-Za-z0-9_-]`). Without
+        /// branches, so the check below runs many bytes at a time.
+        fn alphabet(b: u8) -> bool {
+            ((b | 0x20).wrapping_sub(b'a') < 26)
+                | (b.wrapping_sub(b'0') < 10)
+                | (b == b'_')
+                | (b == b'-')
+        }
+        let ok = (8..=128).contains(&s.len()) && s.bytes().fold(true, |ok, b| ok & alphabet(b));
         let key = ok.then(|| Self(Arc::from(&*s)));
         if let std::borrow::Cow::Owned(mut text) = s {
             text.zeroize();
@@ -580,6 +577,20 @@ mod tests {
         );
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "SessionKey([REDACTED])");
+    }
+
+    #[test]
+    fn the_alphabet_is_exactly_base64url() {
+        for c in (0..0x250).filter_map(char::from_u32) {
+            let expected = c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            for key in [
+                format!("{c}abcdefg"),
+                format!("abcdefg{c}"),
+                c.to_string().repeat(8),
+            ] {
+                assert_eq!(SessionKey::parse(&key).is_some(), expected, "{key:?}");
+            }
+        }
     }
 
     #[test]
