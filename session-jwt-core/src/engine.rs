@@ -29,19 +29,43 @@ use crate::store::{Record, SaveMode, SessionStore};
 use crate::token::{TokenCodec, VerifiedClaims};
 
 /// The values of every cookie named `name` in `Cookie` header values, in
-/// order (surrounding quotes removed). Header values that are not UTF-8 are
-/// skipped.
+/// order (surrounding quotes and whitespace removed). A value that is not
+/// UTF-8 is skipped; other cookies' bytes do not matter.
 pub fn cookie_values<'h, 'n>(
     headers: impl IntoIterator<Item = &'h [u8]>,
     name: &'n str,
 ) -> impl Iterator<Item = &'h str> {
     headers
         .into_iter()
-        .filter_map(|h| std::str::from_utf8(h).ok())
-        .flat_map(|h| h.split(';'))
+        .flat_map(|header| {
+            // Split at each `;`, found by `memchr`: a session cookie is some
+            // 250 bytes to skip.
+            let mut rest = Some(header);
+            std::iter::from_fn(move || {
+                let r = rest?;
+                Some(match memchr::memchr(b';', r) {
+                    Some(i) => {
+                        rest = Some(&r[i + 1..]);
+                        &r[..i]
+                    }
+                    None => {
+                        rest = None;
+                        r
+                    }
+                })
+            })
+        })
         .filter_map(move |pair| {
-            let (n, v) = pair.split_once('=')?;
-            (n.trim() == name).then(|| v.trim().trim_matches('"'))
+            let eq = memchr::memchr(b'=', pair)?;
+            (pair[..eq].trim_ascii() == name.as_bytes()).then_some(())?;
+            let mut value = pair[eq + 1..].trim_ascii();
+            while let [b'"', inner @ ..] = value {
+                value = inner;
+            }
+            while let [inner @ .., b'"'] = value {
+                value = inner;
+            }
+            std::str::from_utf8(value).ok()
         })
 }
 
@@ -487,7 +511,8 @@ impl SessionJwt {
     }
 
     /// Step 1: reads the session cookie from the request's `Cookie` header
-    /// values (bytes that are not UTF-8 are ignored). Cookies that do not
+    /// values (a value that is not UTF-8 is ignored, whatever other cookies
+    /// hold). Cookies that do not
     /// verify are ignored; one verified cookie, or several carrying the same
     /// session key, is used; two carrying different keys make the visitor
     /// anonymous (a cookie planted beside the real one never chooses the
@@ -1131,6 +1156,50 @@ mod header_tests {
                     .collect();
                 assert_eq!(owned, borrowed);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use proptest::prelude::*;
+
+    use super::cookie_values;
+
+    /// What the bytes are read as: `Cookie` header values split at `;` and
+    /// the first `=`, names and values trimmed of spaces and tabs, values of
+    /// their surrounding quotes.
+    fn by_str<'h>(headers: &[&'h str], name: &str) -> Vec<&'h str> {
+        headers
+            .iter()
+            .flat_map(|h| h.split(';'))
+            .filter_map(|pair| {
+                let (n, v) = pair.split_once('=')?;
+                let ws = |c: char| c == ' ' || c == '\t';
+                (n.trim_matches(ws) == name).then(|| v.trim_matches(ws).trim_matches('"'))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_session_cookie_is_found_beside_cookies_that_are_not_utf8() {
+        let header = b"other=\xe9t\xe9; sessionid=\"abc.def.ghi\"; bad=\xff";
+        let found: Vec<&str> = cookie_values([&header[..]], "sessionid").collect();
+        assert_eq!(found, ["abc.def.ghi"]);
+        // Its own value not UTF-8: skipped.
+        let header = b"sessionid=\xffabc; sessionid=ok";
+        let found: Vec<&str> = cookie_values([&header[..]], "sessionid").collect();
+        assert_eq!(found, ["ok"]);
+    }
+
+    proptest! {
+        #[test]
+        fn headers_split_as_the_strings_do(
+            headers in prop::collection::vec("[as=; \t\"é\u{a0}]{0,24}", 0..4),
+        ) {
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let found: Vec<&str> = cookie_values(headers.iter().map(|h| h.as_bytes()), "s").collect();
+            prop_assert_eq!(found, by_str(&headers, "s"));
         }
     }
 }
