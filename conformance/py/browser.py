@@ -45,7 +45,6 @@ try:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:
     print(
@@ -159,6 +158,23 @@ def session_cookie(driver):
     return {k: cookie.get(k) for k in ("httpOnly", "sameSite", "path", "secure")}
 
 
+def replaced(element):
+    """A wait condition: the page that held `element` has been replaced.
+    Mid-navigation chromedriver may answer a probe of the old node with an
+    unknown error ("Node with given id does not belong to the document")
+    instead of a stale-element one, which `ec.staleness_of` does not catch;
+    either way the node is gone from the document."""
+
+    def check(_driver):
+        try:
+            element.is_enabled()
+        except WebDriverException:  # stale-element errors included
+            return True
+        return False
+
+    return check
+
+
 def run(driver):
     seen = {}
     driver.set_page_load_timeout(STEP_TIMEOUT)
@@ -178,7 +194,7 @@ def run(driver):
     form["password"].send_keys("password")
     button = driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     button.click()
-    wait.until(ec.staleness_of(button))
+    wait.until(replaced(button))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     seen["after_login_lands_on"] = path_of(driver.current_url)
     seen["after_login_shows"] = page_json(driver)
