@@ -323,38 +323,21 @@ impl Registered {
         }
         /// The bytes of `word` (little-endian) that end a string of the
         /// subset: `"`, `\\` and the control characters, each flagged by
-        /// its top bit. A flag can be wrong only above a right one (a borrow
-        /// runs upwards), so the lowest flag is always the first stop.
+        /// its top bit. Each test's flags can be wrong only above a right
+        /// one (a borrow runs upwards), so the lowest flag is always the
+        /// first stop.
         #[inline(always)]
         fn stop_mask(word: u64) -> u64 {
-            const ONES: u64 = u64::from_ne_bytes([1; 8]);
-            const TOPS: u64 = ONES << 7;
-            let quote = word ^ (ONES * u64::from(b'"'));
-            let backslash = word ^ (ONES * u64::from(b'\\'));
-            // Zero bytes of `quote` and `backslash`, bytes below 0x20 of `word`.
-            let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-            (zero(quote) | zero(backslash) | (word.wrapping_sub(ONES * 0x20) & !word)) & TOPS
+            let control = word.wrapping_sub(swar::ONES * 0x20) & !word & (swar::ONES << 7);
+            swar::equal(word, b'"') | swar::equal(word, b'\\') | control
         }
         /// The end of the string starting at `at` (after its opening quote):
         /// the index of its closing quote. `None` at an escape or a control
-        /// character. Eight bytes at a time while eight remain: most strings
-        /// of a token (its keys, most values) end in the first word.
+        /// character. Most strings of a token (its keys, most values) end in
+        /// the first word.
         #[inline(always)]
-        fn string_end(b: &[u8], mut at: usize) -> Option<usize> {
-            let end = loop {
-                let Some(word) = b.get(at..at + 8) else {
-                    let tail = b.get(at..)?;
-                    break at
-                        + tail
-                            .iter()
-                            .position(|c| matches!(c, b'"' | b'\\' | ..0x20))?;
-                };
-                let stops = stop_mask(u64::from_le_bytes(word.try_into().ok()?));
-                if stops != 0 {
-                    break at + (stops.trailing_zeros() / 8) as usize;
-                }
-                at += 8;
-            };
+        fn string_end(b: &[u8], at: usize) -> Option<usize> {
+            let end = swar::find(b, at, stop_mask, |c| matches!(c, b'"' | b'\\' | ..0x20))?;
             (b[end] == b'"').then_some(end)
         }
         /// `0` or 1 to 15 digits not starting with `0`, not followed by a
@@ -909,39 +892,71 @@ impl TokenCodec {
 /// bytes at a time, from each end: the header and the signature are short,
 /// and the payload is not searched.
 fn parts(token: &str) -> Option<(&str, &str, &str)> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const LOW7: u64 = ONES * 0x7f;
-    // The dots of eight bytes, little-endian, each flagged by its top bit;
-    // exact (no carry crosses a byte), so the highest flag is a dot too.
-    let dots = |word: &[u8]| {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (ONES * u64::from(b'.'));
-        !(((x & LOW7) + LOW7) | x | LOW7)
-    };
+    let dots = |word| swar::equal(word, b'.');
     let b = token.as_bytes();
-    let mut at = 0;
-    let first = loop {
-        let Some(word) = b.get(at..at + 8) else {
-            break at + b[at..].iter().position(|&c| c == b'.')?;
-        };
-        let found = dots(word);
-        if found != 0 {
-            break at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    };
+    let first = swar::find(b, 0, dots, |c| c == b'.')?;
     let mut end = b.len();
     let last = loop {
         if end < first + 8 {
             // `first` is a dot: found at the latest there.
             break first + b[first..end].iter().rposition(|&c| c == b'.')?;
         }
-        let found = dots(&b[end - 8..end]);
-        if found != 0 {
-            break end - 8 + (63 - found.leading_zeros() as usize) / 8;
+        let bytes = &b[end - 8..end];
+        if dots(swar::word(bytes)) != 0 {
+            // A flag above the lowest may be wrong: the word's last dot by
+            // its bytes.
+            break end - 8 + bytes.iter().rposition(|&c| c == b'.')?;
         }
         end -= 8;
     };
     (last > first).then(|| (&token[..first], &token[first + 1..last], &token[last + 1..]))
+}
+
+/// Searching bytes eight at a time, in a `u64` (SWAR): the token's dots and
+/// the ends of the payload's strings.
+mod swar {
+    /// `0x01` in every byte.
+    pub(super) const ONES: u64 = u64::from_ne_bytes([1; 8]);
+
+    /// Eight bytes as a little-endian word: the first byte lowest.
+    #[inline(always)]
+    pub(super) fn word(bytes: &[u8]) -> u64 {
+        u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+    }
+
+    /// The bytes of `word` equal to `byte`, each flagged by its top bit. A
+    /// flag can be wrong only above a right one (a borrow runs upwards):
+    /// the lowest flag is always right, and a word without flags has no
+    /// such byte.
+    #[inline(always)]
+    pub(super) fn equal(word: u64, byte: u8) -> u64 {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & (ONES << 7)
+    }
+
+    /// The first index from `at` of a byte that `flags` flags (by its top
+    /// bit, in a word as [`word`] makes it; the lowest flag must be right)
+    /// and `is` holds for: eight bytes at a time while eight remain, then
+    /// the rest one at a time.
+    #[inline(always)]
+    pub(super) fn find(
+        b: &[u8],
+        mut at: usize,
+        flags: impl Fn(u64) -> u64,
+        is: impl Fn(u8) -> bool,
+    ) -> Option<usize> {
+        loop {
+            let Some(bytes) = b.get(at..at + 8) else {
+                let tail = b.get(at..)?;
+                return Some(at + tail.iter().position(|&c| is(c))?);
+            };
+            let found = flags(word(bytes));
+            if found != 0 {
+                return Some(at + (found.trailing_zeros() / 8) as usize);
+            }
+            at += 8;
+        }
+    }
 }
 
 /// Unpadded base64url (RFC 7515), SIMD-accelerated; padding and any
