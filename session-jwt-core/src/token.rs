@@ -1623,10 +1623,13 @@ mod scan {
     /// The scanner reads strings eight bytes at a time: a string ends at its
     /// first `"`, and one with a `\\` or a control character goes to
     /// serde_json, wherever in a word it is; the bytes next to those (space,
-    /// `!`, `#`, `[`, `]`, DEL, non-ASCII) are plain characters.
+    /// `!`, `#`, `[`, `]`, DEL, non-ASCII, continuation bytes 0x80 to 0x9f
+    /// included) are plain characters.
     #[test]
     fn strings_end_at_their_first_stop_in_any_word() {
-        for filler in [" ", "!", "#", "[", "]", "\u{7f}", "é", "a"] {
+        for filler in [
+            " ", "!", "#", "[", "]", "\u{7f}", "é", "\u{80}", "\u{9f}", "€", "a",
+        ] {
             for len in 0..26 {
                 let text = filler.repeat(len);
                 let plain = format!(r#"{{"x":"{text}","sk":"{SK}"}}"#);
