@@ -174,6 +174,21 @@ fn rfc7638_thumbprint_vector() {
 }
 
 #[test]
+fn an_ed25519_jwk_must_hold_one_key_pair() {
+    let jwk = |key: &Key| key.private_jwk().unwrap().as_object().unwrap().clone();
+    let ours = jwk(&Key::from_pem(pem("ed25519.pem")).unwrap());
+    let other = jwk(&session_jwt_core::key::generate(Algorithm::EdDSA).unwrap().0);
+    // Another key's public half: signing with `d` would issue tokens that
+    // `x` never verifies. Refused at start, naming the setting.
+    let mut mixed = ours.clone();
+    mixed.insert("x".into(), other["x"].clone());
+    let err = Key::from_jwk_json(Value::Object(mixed).to_string()).unwrap_err();
+    assert_eq!(err.setting(), "key");
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert!(Key::from_jwk_json(Value::Object(ours).to_string()).is_ok());
+}
+
+#[test]
 fn jwk_round_trip_of_private_keys() {
     for file in ["rsa.pem", "p256.pem", "ed25519.pem"] {
         let key = Key::from_pem(pem(file)).unwrap();
