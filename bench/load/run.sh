@@ -21,6 +21,12 @@
 #   JWT_COOKIE_LEN=275  the length of the reference app's cookie (name=value),
 #                     which poem-server-session-padded's Cookie header is
 #                     padded to (a run notes it when the app's differs)
+#   SERVER_CPU_LIMIT=   a share of its core the server may use, in percent
+#                     (1..99; a CPU cgroup, as `docker run --cpus` sets): the
+#                     server, not wrk, is then the bottleneck, so req/s
+#                     measures what each server's requests cost. Unset: no
+#                     limit (the issue's method), where a fast machine can
+#                     saturate wrk's core first (the summary says so)
 #   SERVER_RUST_LOG=warn  RUST_LOG of the reference apps; empty: unset, i.e.
 #                     the apps' default (info), under which the Rocket app
 #                     logs four lines per request (Rocket's `log` records
@@ -50,6 +56,11 @@
 #   rather than hitting one. The table shows medians over rounds; each ratio
 #   is the ratio of medians, with the range of the same ratio taken within
 #   each round in brackets.
+# - CPU/req is the server's user + system time over the measurement (all its
+#   threads, from /proc/PID/stat) divided by the requests wrk completed;
+#   busy is that time as a share of the measurement, and "wrk busy" the
+#   same for wrk. When wrk's core is as busy as the server's, the client
+#   limits req/s too, and the ratios understate what a session layer costs.
 # - A measurement with any non-2xx/3xx answer or socket error stops the run.
 # The servers are stopped on exit, however the script ends (trap).
 set -euo pipefail
@@ -62,6 +73,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SERVER_RUST_LOG=${SERVER_RUST_LOG-warn}
+SERVER_CPU_LIMIT=${SERVER_CPU_LIMIT:-}
 JWT_COOKIE_LEN=${JWT_COOKIE_LEN:-275}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,6 +109,8 @@ done
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ && $WARMUP =~ ^[0-9]+[smh]?$ ]] ||
     die "DURATION and WARMUP are wrk durations such as 10s"
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || die "SERVER_CPU and CLIENT_CPU must differ"
+[[ -z $SERVER_CPU_LIMIT || $SERVER_CPU_LIMIT =~ ^[1-9][0-9]?$ ]] ||
+    die "SERVER_CPU_LIMIT must be a percentage from 1 to 99 (got '$SERVER_CPU_LIMIT')"
 ncpu=$(nproc --all)
 ((SERVER_CPU < ncpu && CLIENT_CPU < ncpu)) || die "this machine has $ncpu cores: cores 0..$((ncpu - 1))"
 
@@ -131,10 +145,34 @@ TMP=$(mktemp -d)
 cleanup() {
     stop_server
     rm -rf "$TMP"
+    if [[ -n ${CG:-} ]]; then as_root rmdir "$CG" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# --- the server's CPU limit: a cgroup (v2 cpu.max, or v1 cfs quota) ---------
+# A 10 ms period: the server is throttled in short slices, not for tens of
+# milliseconds at a time.
+CGROUP_PROCS=
+if [[ -n $SERVER_CPU_LIMIT ]]; then
+    quota=$((SERVER_CPU_LIMIT * 100))
+    if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+        CG=/sys/fs/cgroup/session-jwt-load
+        as_root mkdir -p "$CG"
+        echo "$quota 10000" | as_root tee "$CG/cpu.max" >/dev/null
+    elif [[ -d /sys/fs/cgroup/cpu ]]; then
+        CG=/sys/fs/cgroup/cpu/session-jwt-load
+        as_root mkdir -p "$CG"
+        echo 10000 | as_root tee "$CG/cpu.cfs_period_us" >/dev/null
+        echo "$quota" | as_root tee "$CG/cpu.cfs_quota_us" >/dev/null
+    else
+        die "SERVER_CPU_LIMIT: this machine has no CPU cgroup controller to limit the server with"
+    fi ||
+        die "SERVER_CPU_LIMIT: cannot set up the cgroup $CG (root needed)"
+    CGROUP_PROCS=$CG/cgroup.procs
+    [[ -w $CGROUP_PROCS ]] || die "SERVER_CPU_LIMIT: cannot write $CGROUP_PROCS (run as root)"
+fi
 
 # --- build -----------------------------------------------------------------
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -187,6 +225,16 @@ server_cmd() {
     esac
 }
 
+# cpu_ticks PID: the CPU time a process has used so far (user + system, all
+# its threads), in clock ticks: fields 14 and 15 of /proc/PID/stat, counted
+# after the command name, which is in parentheses and may hold spaces.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat") || die "cannot read /proc/$1/stat"
+    awk '{ print $12 + $13 }' <<<"${stat##*) }"
+}
+
 # to_us VALUE: a wrk latency (850.00us, 1.20ms, 1.01s) in microseconds.
 to_us() {
     awk -v v="$1" 'BEGIN {
@@ -216,7 +264,13 @@ measure() {
     local round=$1 name=$2 port cookie="" logs="$OUT/logs/r$1-$2"
     server_cmd "$name"
     : >"$logs.out"
-    taskset -c "$SERVER_CPU" "${CMD[@]}" >"$logs.out" 2>"$logs.err" &
+    if [[ -n $CGROUP_PROCS ]]; then
+        # The server joins the cgroup before it starts a thread.
+        taskset -c "$SERVER_CPU" sh -c 'echo $$ >"$0" && exec "$@"' "$CGROUP_PROCS" "${CMD[@]}" \
+            >"$logs.out" 2>"$logs.err" &
+    else
+        taskset -c "$SERVER_CPU" "${CMD[@]}" >"$logs.out" 2>"$logs.err" &
+    fi
     SERVER_PID=$!
     for _ in $(seq 300); do
         port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$logs.out" 2>/dev/null || true)
@@ -263,25 +317,39 @@ measure() {
     if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
         taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${hdr[@]}" "$url" >/dev/null
     fi
-    local w="$OUT/wrk/r$round-$name.txt"
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${hdr[@]}" "$url" >"$w"
+    local w="$OUT/wrk/r$round-$name.txt" cpu0 cpu1 t0 t1
+    cpu0=$(cpu_ticks "$SERVER_PID")
+    t0=$(date +%s%N)
+    local TIMEFORMAT='%R %U %S'
+    { time taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${hdr[@]}" "$url" >"$w"; } 2>"$w.time"
+    t1=$(date +%s%N)
+    cpu1=$(cpu_ticks "$SERVER_PID")
     check_get "$name" "$port" "$cookie"
     stop_server
 
     grep -q 'Non-2xx or 3xx responses' "$w" && die "$name: wrk got error answers: $w"
     grep -q 'Socket errors' "$w" && die "$name: wrk had socket errors: $w"
-    local rps p50 p99
+    local rps p50 p99 requests cpu_us busy wrk_busy
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$w")
+    requests=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$w")
+    [[ $requests =~ ^[1-9][0-9]*$ ]] || die "$name: cannot read wrk's request count: $w"
+    # The server's CPU time (user + system, all its threads) over the
+    # measurement, per request answered, and as a share of its core.
+    cpu_us=$(awk -v c="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.2f", c / hz * 1e6 / n }')
+    busy=$(awk -v c="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }')
+    wrk_busy=$(awk 'NF == 3 && $1 > 0 { printf "%.0f", 100 * ($2 + $3) / $1 }' "$w.time")
+    [[ -n $wrk_busy ]] || die "$name: cannot read wrk's CPU time: $w.time"
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$w")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$w")")
     [[ -n $rps && $p50 != NA && $p99 != NA ]] || die "$name: cannot read wrk's output: $w"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" >>"$OUT/results.tsv"
-    printf '   %-28s %10.0f req/s  p50 %8.1f us  p99 %8.1f us\n' "$name" "$rps" "$p50" "$p99" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu_us" "$busy" "$wrk_busy" >>"$OUT/results.tsv"
+    printf '   %-28s %10.0f req/s  p50 %8.1f us  p99 %8.1f us  server %6.2f us CPU/req, %3d%% busy; wrk %3d%% busy\n' \
+        "$name" "$rps" "$p50" "$p99" "$cpu_us" "$busy" "$wrk_busy" >&2
 }
 
 # --- rounds ------------------------------------------------------------------
 mkdir -p "$OUT/logs" "$OUT/wrk"
-printf 'round\tserver\treq_s\tp50_us\tp99_us\n' >"$OUT/results.tsv"
+printf 'round\tserver\treq_s\tp50_us\tp99_us\tcpu_us_per_req\tbusy_pct\twrk_busy_pct\n' >"$OUT/results.tsv"
 : >"$OUT/notes.txt"
 n=${#SERVERS[@]}
 secs() { local d=$1 f=1; case $d in *m) f=60 ;; *h) f=3600 ;; esac; d=${d%[smh]}; echo $((d * f)); }
@@ -298,22 +366,47 @@ load_end=$(cut -d ' ' -f 1-3 /proc/loadavg)
 # --- summary -----------------------------------------------------------------
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 col() { awk -F '\t' -v s="$1" -v c="$2" 'NR > 1 && $2 == s { print $c }' "$OUT/results.tsv"; }
-declare -A MED
+declare -A MED CPU
 {
     echo "End-to-end load: GET /get with a valid session cookie (bench/load/run.sh)"
     echo "$(date -u +%Y-%m-%dT%H:%MZ), $ncpu cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -r)"
     echo "$(rustc --version), $(wrk --version 2>&1 | head -n 1 | cut -d ' ' -f 1-2)"
     echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP), server on core $SERVER_CPU with 1 worker, wrk on core $CLIENT_CPU"
+    [[ -z $SERVER_CPU_LIMIT ]] || echo "server limited to $SERVER_CPU_LIMIT % of its core (CPU cgroup, 10 ms period)"
     echo "reference apps: memory store, RUST_LOG=${SERVER_RUST_LOG:-(unset)}"
     echo "$ROUNDS interleaved round(s), each server started fresh per measurement; medians over rounds"
     echo "load average: $load_start at the start, $load_end at the end"
     echo
-    printf '%-28s %11s %11s %11s %23s\n' server 'req/s' 'p50 (us)' 'p99 (us)' 'req/s min..max'
+    printf '%-28s %11s %11s %11s %23s %13s %6s %9s\n' server 'req/s' 'p50 (us)' 'p99 (us)' 'req/s min..max' 'CPU/req (us)' 'busy' 'wrk busy'
+    client_bound=0
     for s in "${SERVERS[@]}"; do
         MED[$s]=$(col "$s" 3 | median)
-        printf '%-28s %11.0f %11.1f %11.1f %23s\n' "$s" "${MED[$s]}" "$(col "$s" 4 | median)" "$(col "$s" 5 | median)" \
-            "$(col "$s" 3 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo, hi }')"
+        CPU[$s]=$(col "$s" 6 | median)
+        wb=$(col "$s" 8 | median)
+        printf '%-28s %11.0f %11.1f %11.1f %23s %13.2f %5.0f%% %8.0f%%\n' "$s" "${MED[$s]}" "$(col "$s" 4 | median)" "$(col "$s" 5 | median)" \
+            "$(col "$s" 3 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo, hi }')" \
+            "${CPU[$s]}" "$(col "$s" 7 | median)" "$wb"
+        awk -v b="$wb" 'BEGIN { exit !(b >= 90) }' && client_bound=1
     done
+    if ((client_bound)); then
+        echo
+        echo "NOTE: wrk's core was 90 % busy or more for some servers: the client limits their req/s"
+        echo "too, and the ratios understate what a session layer costs. SERVER_CPU_LIMIT=50 makes the"
+        echo "server the bottleneck."
+    fi
+    echo
+    echo "server CPU a request added to the same framework bare (medians; CPU/req is the server's"
+    echo "user + system time over the measurement divided by the requests wrk completed):"
+    added() {
+        [[ -n ${CPU[$1]:-} && -n ${CPU[$2]:-} ]] || return 0
+        awk -v a="${CPU[$1]}" -v b="${CPU[$2]}" -v l="$3" 'BEGIN { printf "  %-56s %+6.2f us (%.2f x)\n", l, a - b, a / b }'
+    }
+    for a in poem rocket warp; do
+        added "sj-$a-hs256" "$a-bare" "$a + session-jwt HS256 - $a bare"
+    done
+    added poem-server-session poem-bare "poem ServerSession (plain) - poem bare"
+    added poem-server-session-padded poem-bare "poem ServerSession (plain, padded) - poem bare"
+    added axum-tower-sessions axum-bare "axum + tower-sessions - axum bare"
     echo
     echo "ratios of req/s (ratio of medians [range of the per-round ratios]):"
     # ratio A B TARGET OP LABEL: A/B, checked against TARGET when OP is >= or >.
