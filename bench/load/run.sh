@@ -7,6 +7,7 @@
 #
 #     bench/load/run.sh                        # 5 rounds of 10 s per server
 #     ROUNDS=1 DURATION=3s bench/load/run.sh   # a quick check that it works
+#     SERVER_CPU_LIMIT=50 bench/load/run.sh    # the server, not wrk, the bottleneck
 #
 # Settings (environment):
 #   ROUNDS=5          interleaved rounds; each round runs every server once
