@@ -825,7 +825,7 @@ impl Key {
             return Ok(mac.tag(message));
         }
         let signature = match self.inner.signer.as_ref() {
-            Some(Signer::Ed25519(pair)) => return Ok(pair.sign(message).as_ref().to_vec()),
+            Some(Signer::Ed25519(pair)) => pair.sign(message).as_ref().to_vec(),
             Some(Signer::Jose(signer)) => signer
                 .sign(message)
                 .map_err(|e| TokenError::Signing(e.to_string()))?,
@@ -969,6 +969,7 @@ fn signer(
     signer_from_jwk(alg, private).map(Signer::Jose).map_err(err)
 }
 
+/// josekit's signer of an RSA or ECDSA private JWK.
 fn signer_from_jwk(alg: Algorithm, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, josekit::JoseError> {
     use josekit::jws::*;
     Ok(match alg {
@@ -980,9 +981,8 @@ fn signer_from_jwk(alg: Algorithm, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, jose
         Algorithm::PS512 => Box::new(PS512.signer_from_jwk(jwk)?),
         Algorithm::ES256 => Box::new(ES256.signer_from_jwk(jwk)?),
         Algorithm::ES384 => Box::new(ES384.signer_from_jwk(jwk)?),
-        Algorithm::EdDSA => Box::new(EdDSA.signer_from_jwk(jwk)?),
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            unreachable!("HMAC keys are secrets")
+        Algorithm::EdDSA | Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            unreachable!("Ed25519 signs on aws-lc (`signer`), and HMAC keys are secrets")
         }
     })
 }
