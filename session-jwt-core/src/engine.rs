@@ -58,14 +58,10 @@ pub fn cookie_values<'h, 'n>(
         .filter_map(move |pair| {
             let eq = memchr::memchr(b'=', pair)?;
             (pair[..eq].trim_ascii() == name.as_bytes()).then_some(())?;
-            let mut value = pair[eq + 1..].trim_ascii();
-            while let [b'"', inner @ ..] = value {
-                value = inner;
-            }
-            while let [inner @ .., b'"'] = value {
-                value = inner;
-            }
-            std::str::from_utf8(value).ok()
+            // Quotes are ASCII: trimming them after the UTF-8 check reads
+            // the same value.
+            let value = std::str::from_utf8(pair[eq + 1..].trim_ascii()).ok()?;
+            Some(value.trim_matches('"'))
         })
 }
 
