@@ -156,21 +156,24 @@ trap 'exit 143' TERM
 # A 10 ms period: the server is throttled in short slices, not for tens of
 # milliseconds at a time.
 CGROUP_PROCS=
+# cg_write FILE VALUE: one setting of the cgroup; any failure stops the run.
+cg_write() { echo "$2" | as_root tee "$1" >/dev/null || die "SERVER_CPU_LIMIT: cannot write $1 (root needed)"; }
 if [[ -n $SERVER_CPU_LIMIT ]]; then
     quota=$((SERVER_CPU_LIMIT * 100))
     if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
         CG=/sys/fs/cgroup/session-jwt-load
-        as_root mkdir -p "$CG"
-        echo "$quota 10000" | as_root tee "$CG/cpu.max" >/dev/null
     elif [[ -d /sys/fs/cgroup/cpu ]]; then
         CG=/sys/fs/cgroup/cpu/session-jwt-load
-        as_root mkdir -p "$CG"
-        echo 10000 | as_root tee "$CG/cpu.cfs_period_us" >/dev/null
-        echo "$quota" | as_root tee "$CG/cpu.cfs_quota_us" >/dev/null
     else
         die "SERVER_CPU_LIMIT: this machine has no CPU cgroup controller to limit the server with"
-    fi ||
-        die "SERVER_CPU_LIMIT: cannot set up the cgroup $CG (root needed)"
+    fi
+    as_root mkdir -p "$CG" || die "SERVER_CPU_LIMIT: cannot make the cgroup $CG (root needed)"
+    if [[ $CG == /sys/fs/cgroup/session-jwt-load ]]; then
+        cg_write "$CG/cpu.max" "$quota 10000"
+    else
+        cg_write "$CG/cpu.cfs_period_us" 10000
+        cg_write "$CG/cpu.cfs_quota_us" "$quota"
+    fi
     CGROUP_PROCS=$CG/cgroup.procs
     [[ -w $CGROUP_PROCS ]] || die "SERVER_CPU_LIMIT: cannot write $CGROUP_PROCS (run as root)"
 fi
