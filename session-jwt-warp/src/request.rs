@@ -21,6 +21,7 @@
 //! guess.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
@@ -47,7 +48,16 @@ impl Runner {
 /// The wrapped requests in flight, by what runs them. Looked up several
 /// times a request: hashed with foldhash, as the keys are tokio's task ids
 /// (or threads), never a client's input.
-type Requests = HashMap<Runner, Vec<Arc<LazySession>>, foldhash::fast::RandomState>;
+type Requests = HashMap<Runner, Runs, foldhash::fast::RandomState>;
+
+/// The wrapped requests one runner has in flight: one, but for a test or a
+/// tree wrapped twice. A request registers without allocating.
+#[derive(Debug)]
+enum Runs {
+    One(Arc<LazySession>),
+    /// Two or more, which the filters refuse to choose between.
+    Many(Vec<Arc<LazySession>>),
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
@@ -63,7 +73,18 @@ impl InFlight {
     /// until the returned guard is dropped.
     pub(crate) fn register(self: &Arc<Self>, lazy: Arc<LazySession>) -> Registered {
         let runner = Runner::current();
-        self.lock().entry(runner).or_default().push(lazy.clone());
+        match self.lock().entry(runner) {
+            Entry::Vacant(entry) => {
+                entry.insert(Runs::One(lazy.clone()));
+            }
+            Entry::Occupied(mut entry) => {
+                let runs = entry.get_mut();
+                match runs {
+                    Runs::One(other) => *runs = Runs::Many(vec![other.clone(), lazy.clone()]),
+                    Runs::Many(list) => list.push(lazy.clone()),
+                }
+            }
+        }
         Registered {
             in_flight: self.clone(),
             runner,
@@ -73,10 +94,10 @@ impl InFlight {
 
     /// The session of the request the current task runs.
     pub(crate) fn current(&self) -> Result<Arc<LazySession>, Error> {
-        match self.lock().get(&Runner::current()).map(Vec::as_slice) {
-            Some([lazy]) => Ok(lazy.clone()),
-            None | Some([]) => Err(Error::NotWrapped),
-            Some(_) => {
+        match self.lock().get(&Runner::current()) {
+            Some(Runs::One(lazy)) => Ok(lazy.clone()),
+            None => Err(Error::NotWrapped),
+            Some(Runs::Many(_)) => {
                 tracing::error!("{}", Error::Ambiguous);
                 Err(Error::Ambiguous)
             }
@@ -102,11 +123,74 @@ impl Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         let mut requests = self.in_flight.lock();
-        if let Some(list) = requests.get_mut(&self.runner) {
-            list.retain(|l| !Arc::ptr_eq(l, &self.lazy));
-            if list.is_empty() {
-                requests.remove(&self.runner);
+        let Entry::Occupied(mut entry) = requests.entry(self.runner) else {
+            return;
+        };
+        match entry.get_mut() {
+            Runs::One(_) => {
+                entry.remove();
+            }
+            Runs::Many(list) => {
+                list.retain(|l| !Arc::ptr_eq(l, &self.lazy));
+                if let [last] = &list[..] {
+                    *entry.get_mut() = Runs::One(last.clone());
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use session_jwt_core::time::OffsetDateTime;
+    use session_jwt_core::{Key, SessionJwt};
+
+    use super::*;
+
+    fn lazy() -> Arc<LazySession> {
+        let engine = SessionJwt::builder()
+            .with_key(Key::hmac("a test secret of at least thirty-two bytes").unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        Arc::new(engine.lazy([], OffsetDateTime::now_utc()))
+    }
+
+    fn current_is(in_flight: &InFlight, expected: &Arc<LazySession>) -> bool {
+        in_flight
+            .current()
+            .is_ok_and(|lazy| Arc::ptr_eq(&lazy, expected))
+    }
+
+    #[test]
+    fn registrations_in_one_runner_are_refused_until_one_is_left() {
+        let in_flight = Arc::new(InFlight::default());
+        assert!(matches!(in_flight.current(), Err(Error::NotWrapped)));
+        let (a, b, c) = (lazy(), lazy(), lazy());
+
+        let first = in_flight.register(a.clone());
+        assert!(current_is(&in_flight, &a));
+        let second = in_flight.register(b.clone());
+        let third = in_flight.register(c.clone());
+        assert!(matches!(in_flight.current(), Err(Error::Ambiguous)));
+        // Dropped out of order: the one left is the one still registered.
+        drop(second);
+        assert!(matches!(in_flight.current(), Err(Error::Ambiguous)));
+        drop(first);
+        assert!(current_is(&in_flight, &c));
+        drop(third);
+        assert!(matches!(in_flight.current(), Err(Error::NotWrapped)));
+        assert!(in_flight.lock().is_empty());
+
+        // Another thread is another runner.
+        let _here = in_flight.register(a.clone());
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(matches!(in_flight.current(), Err(Error::NotWrapped)));
+                let _there = in_flight.register(b.clone());
+                assert!(current_is(&in_flight, &b));
+            });
+        });
+        assert!(current_is(&in_flight, &a));
     }
 }
