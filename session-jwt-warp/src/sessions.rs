@@ -155,11 +155,15 @@ impl Sessions {
                 store: config.store.clone(),
             }
         });
+        // Boxed: warp clones the filter that follows another into each
+        // request's future, and a boxed tree is cloned as one `Arc` rather
+        // than filter by filter (each route's `Arc`s).
         let routes = routes
             .map(|reply: R| Answer::Reply(reply.into_response()))
             .or_else(|rejection: Rejection| async move {
                 Ok::<_, Infallible>((Answer::Rejected(rejection),))
-            });
+            })
+            .boxed();
         begin
             .and(routes)
             .and_then(|finish: Finish, answer: Answer| finish.run(answer))
