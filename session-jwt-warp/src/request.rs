@@ -127,9 +127,10 @@ impl Drop for Registered {
             return;
         };
         match entry.get_mut() {
-            Runs::One(_) => {
+            Runs::One(lazy) if Arc::ptr_eq(lazy, &self.lazy) => {
                 entry.remove();
             }
+            Runs::One(_) => {}
             Runs::Many(list) => {
                 list.retain(|l| !Arc::ptr_eq(l, &self.lazy));
                 if let [last] = &list[..] {
