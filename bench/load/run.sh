@@ -21,7 +21,8 @@
 #   OUT=DIR           where results go (default bench/load/out/DATE-TIME)
 #   JWT_COOKIE_LEN=275  the length of the reference app's cookie (name=value),
 #                     which poem-server-session-padded's Cookie header is
-#                     padded to (a run notes it when the app's differs)
+#                     padded to and the *-bare-cookie servers are sent (a
+#                     run notes it when the app's differs)
 #   SERVER_CPU_LIMIT=   a share of its core the server may use, in percent
 #                     (1..99; a CPU cgroup, as `docker run --cpus` sets): the
 #                     server, not wrk, is then the bottleneck, so req/s
@@ -52,6 +53,15 @@
 #   the reference app's (a JWT is some 200 bytes longer than a session id):
 #   the ratio against it compares the session layers' work on requests of
 #   the same size.
+# - poem-bare-cookie, rocket-bare-cookie and warp-bare-cookie are the bare
+#   servers sent a Cookie header as long as the reference app's (its name,
+#   then JWT_COOKIE_LEN bytes of base64url characters): the request the
+#   session-jwt apps get, byte for byte in length. A browser sends its cookie
+#   whatever the server does with it, and some frameworks work on every
+#   cookie they receive (Rocket percent-decodes each one into its
+#   `CookieJar`): against these, the ratio measures what the session layer
+#   adds to the same request. The plain *-bare servers are sent no cookie;
+#   both ratios are printed.
 # - Rounds are interleaved: round r runs the servers in the list's order
 #   rotated by r, so a slow moment of the machine spreads over all servers
 #   rather than hitting one. The table shows medians over rounds; each ratio
@@ -90,6 +100,7 @@ HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
 
 ALL_SERVERS=(
     poem-bare rocket-bare warp-bare axum-bare
+    poem-bare-cookie rocket-bare-cookie warp-bare-cookie
     poem-server-session poem-server-session-signed poem-server-session-padded axum-tower-sessions
     sj-poem-hs256 sj-rocket-hs256 sj-warp-hs256
     sj-poem-es256 sj-rocket-es256 sj-warp-es256
@@ -225,6 +236,7 @@ server_cmd() {
     sj-*-es256) local a=${1#sj-} && a=${a%-es256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$ES256_KEY" "$BIN/sj-$a") ;;
     poem-server-session | poem-server-session-padded) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
     poem-server-session-signed) CMD=("${base[@]}" POEM_SESSION_COOKIE=signed "$BIN/poem-server-session") ;;
+    *-bare-cookie) CMD=("${base[@]}" "$BIN/${1%-cookie}") ;;
     *) CMD=("${base[@]}" "$BIN/$1") ;;
     esac
 }
@@ -254,7 +266,7 @@ check_get() {
     body=$(curl -sS --max-time 5 -D "$TMP/headers" ${cookie:+-H "Cookie: $cookie"} "http://127.0.0.1:$port/get") ||
         die "$name: GET /get failed"
     case $name in
-    *-bare) [[ $body == "$BARE_BODY" ]] || die "$name: GET /get answered '$body'" ;;
+    *-bare | *-bare-cookie) [[ $body == "$BARE_BODY" ]] || die "$name: GET /get answered '$body'" ;;
     *) [[ $body == *'"a":"1"'* ]] || die "$name: GET /get with the cookie answered '$body', not the session's item a=1" ;;
     esac
     if grep -qi '^set-cookie:' "$TMP/headers"; then
@@ -287,7 +299,7 @@ measure() {
     local jar=$TMP/jar post=(curl -sS --max-time 5 -o "$TMP/body" -w '%{http_code}' -b "$TMP/jar" -c "$TMP/jar")
     rm -f "$jar"
     case $name in
-    *-bare) ;;
+    *-bare | *-bare-cookie) ;;
     sj-*)
         [[ $("${post[@]}" -d 'username=john&password=password' "http://127.0.0.1:$port/login") == 200 ]] ||
             die "$name: POST /login failed"
@@ -307,6 +319,11 @@ measure() {
     sj-*-hs256)
         ((${#cookie} == JWT_COOKIE_LEN)) ||
             echo "$name: note: its cookie is ${#cookie} bytes; poem-server-session-padded pads to JWT_COOKIE_LEN=$JWT_COOKIE_LEN" >>"$OUT/notes.txt"
+        ;;
+    *-bare-cookie)
+        # The reference app's cookie, as long as it is: its name, then a
+        # value of base64url characters (a JWT's), none percent-encoded.
+        cookie="sessionid=$(head -c "$JWT_COOKIE_LEN" /dev/zero | tr '\0' A | head -c "$((JWT_COOKIE_LEN - 10))")"
         ;;
     *-padded)
         local pad=$((JWT_COOKIE_LEN - ${#cookie} - 6))
@@ -406,7 +423,9 @@ declare -A MED CPU
         awk -v a="${CPU[$1]}" -v b="${CPU[$2]}" -v l="$3" 'BEGIN { printf "  %-56s %+6.2f us (%.2f x)\n", l, a - b, a / b }'
     }
     for a in poem rocket warp; do
-        added "sj-$a-hs256" "$a-bare" "$a + session-jwt HS256 - $a bare"
+        added "sj-$a-hs256" "$a-bare-cookie" "$a + session-jwt HS256 - $a bare, same cookie"
+        added "sj-$a-hs256" "$a-bare" "$a + session-jwt HS256 - $a bare, no cookie"
+        added "$a-bare-cookie" "$a-bare" "$a bare, same cookie - $a bare, no cookie"
     done
     added poem-server-session poem-bare "poem ServerSession (plain) - poem bare"
     added poem-server-session-padded poem-bare "poem ServerSession (plain, padded) - poem bare"
@@ -432,7 +451,8 @@ declare -A MED CPU
         printf '  %-56s %6s [%s]  %s\n' "$label" "$q" "$range" "$verdict"
     }
     for a in poem rocket warp; do
-        ratio "sj-$a-hs256" "$a-bare" 0.85 '>=' "$a + session-jwt HS256 / $a bare"
+        ratio "sj-$a-hs256" "$a-bare-cookie" 0.85 '>=' "$a + session-jwt HS256 / $a bare, same cookie"
+        ratio "sj-$a-hs256" "$a-bare" 0.85 '>=' "$a + session-jwt HS256 / $a bare, no cookie"
     done
     ratio sj-poem-hs256 poem-server-session 1 '>' "poem + session-jwt HS256 / poem ServerSession (plain)"
     ratio sj-poem-hs256 poem-server-session-signed 1 '>' "poem + session-jwt HS256 / poem ServerSession (signed)"
