@@ -54,9 +54,9 @@
 #   the ratio against it compares the session layers' work on requests of
 #   the same size.
 # - poem-bare-cookie, rocket-bare-cookie and warp-bare-cookie are the bare
-#   servers sent a Cookie header as long as the reference app's (its name,
-#   then JWT_COOKIE_LEN bytes of base64url characters): the request the
-#   session-jwt apps get, byte for byte in length. A browser sends its cookie
+#   servers sent a Cookie header as long as the reference app's (its name
+#   and a value of base64url characters, JWT_COOKIE_LEN bytes in all): the
+#   request the session-jwt apps get, byte for byte in length. A browser sends its cookie
 #   whatever the server does with it, and some frameworks work on every
 #   cookie they receive (Rocket percent-decodes each one into its
 #   `CookieJar`): against these, the ratio measures what the session layer
