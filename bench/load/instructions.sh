@@ -23,7 +23,9 @@ BIN=${BIN:-$HERE/target/load-bin}
 N1=${N1:-200}
 N2=${N2:-1200}
 JWT_COOKIE_LEN=${JWT_COOKIE_LEN:-275}
-HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
+SERVER_RUST_LOG=warn
+# shellcheck source=servers.sh
+source "$HERE/servers.sh"
 if (($#)); then SERVERS=("$@"); else
     SERVERS=(poem-bare poem-bare-cookie sj-poem-hs256 poem-server-session
         rocket-bare rocket-bare-cookie sj-rocket-hs256
@@ -37,6 +39,7 @@ TMP=$(mktemp -d)
 PID=
 cleanup() { [[ -z $PID ]] || kill -KILL "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
+es256_key
 
 # The client: N requests on one connection, each must answer 200.
 cat >"$TMP/client.py" <<'EOF'
@@ -51,33 +54,15 @@ EOF
 
 # count NAME N: the instructions NAME executed, start to exit, answering N requests.
 count() {
-    local name=$1 n=$2 exe=$1 env=() port="" cookie=""
-    case $name in
-    sj-*-hs256) exe=${name%-hs256} && env=("SESSION_JWT_KEY=$HS256_SECRET") ;;
-    *-bare-cookie) exe=${name%-cookie} ;;
-    poem-server-session) env=(POEM_SESSION_COOKIE=plain) ;;
-    esac
-    [[ -x $BIN/$exe ]] || die "$BIN/$exe is missing: run bench/load/run.sh once to build it"
-    env -i "PATH=$PATH" "HOME=${HOME:-/root}" PORT=0 TOKIO_WORKER_THREADS=1 ROCKET_WORKERS=1 RUST_LOG=warn "${env[@]}" \
-        valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.cg" "$BIN/$exe" >"$TMP/out" 2>"$TMP/err" &
+    local name=$1 n=$2 port cookie
+    server_cmd "$name"
+    [[ -x ${CMD[-1]} ]] || die "${CMD[-1]} is missing: run bench/load/run.sh once to build it"
+    # valgrind goes between the environment and the binary.
+    "${CMD[@]:0:${#CMD[@]}-1}" valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.cg" "${CMD[-1]}" \
+        >"$TMP/out" 2>"$TMP/err" &
     PID=$!
-    for _ in $(seq 600); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$TMP/out")
-        [[ -n $port ]] && break
-        kill -0 "$PID" 2>/dev/null || die "$name exited at start: $(tail -n 3 "$TMP/err")"
-        sleep 0.1
-    done
-    [[ -n $port ]] || die "$name printed no 'listening on' line"
-    local jar=$TMP/jar post=(curl -sS -o /dev/null -b "$TMP/jar" -c "$TMP/jar")
-    rm -f "$jar"
-    case $name in
-    sj-*) "${post[@]}" -d 'username=john&password=password' "http://127.0.0.1:$port/login"
-        "${post[@]}" -d 'a=1' "http://127.0.0.1:$port/set" ;;
-    *-bare) ;;
-    *-bare-cookie) cookie="sessionid=$(head -c "$((JWT_COOKIE_LEN - 10))" /dev/zero | tr '\0' A)" ;;
-    *) "${post[@]}" -d 'a=1&test=This+value+should+be+present' "http://127.0.0.1:$port/set" ;;
-    esac
-    [[ -f $jar ]] && cookie=$(awk -F '\t' 'NF >= 7 { c = c (c ? "; " : "") $6 "=" $7 } END { print c }' "$jar")
+    port=$(server_port "$name" "$PID" "$TMP/out" "$TMP/err" 60)
+    cookie=$(server_cookie "$name" "$port")
     python3 "$TMP/client.py" "$port" "$n" "$cookie" || die "$name: the client failed"
     kill -TERM "$PID"
     wait "$PID" || true

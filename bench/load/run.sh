@@ -94,9 +94,8 @@ LOAD_TARGET=$HERE/target
 BIN=$LOAD_TARGET/load-bin
 OUT=${OUT:-$HERE/out/$(date +%Y%m%d-%H%M%S)}
 
-# The reference app's items after login and /set a=1, as /get answers them.
-BARE_BODY='{"a":"1","test":"This value should be present"}'
-HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
+# shellcheck source=servers.sh
+source "$HERE/servers.sh"
 
 ALL_SERVERS=(
     poem-bare rocket-bare warp-bare axum-bare
@@ -222,25 +221,9 @@ for p in poem rocket warp tokio hyper; do
 done
 
 # --- keys ------------------------------------------------------------------
-ES256_KEY=$TMP/es256.pem
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ES256_KEY" 2>/dev/null ||
-    die "openssl cannot make a P-256 key"
+es256_key
 
 # --- one measurement ---------------------------------------------------------
-# server_cmd NAME: the environment and command line of a server.
-server_cmd() {
-    local base=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" PORT=0 TOKIO_WORKER_THREADS=1 ROCKET_WORKERS=1)
-    [[ -n $SERVER_RUST_LOG ]] && base+=("RUST_LOG=$SERVER_RUST_LOG")
-    case $1 in
-    sj-*-hs256) local a=${1#sj-} && a=${a%-hs256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$HS256_SECRET" "$BIN/sj-$a") ;;
-    sj-*-es256) local a=${1#sj-} && a=${a%-es256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$ES256_KEY" "$BIN/sj-$a") ;;
-    poem-server-session | poem-server-session-padded) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
-    poem-server-session-signed) CMD=("${base[@]}" POEM_SESSION_COOKIE=signed "$BIN/poem-server-session") ;;
-    *-bare-cookie) CMD=("${base[@]}" "$BIN/${1%-cookie}") ;;
-    *) CMD=("${base[@]}" "$BIN/$1") ;;
-    esac
-}
-
 # cpu_ticks PID: the CPU time a process has used so far (user + system, all
 # its threads), in clock ticks: fields 14 and 15 of /proc/PID/stat, counted
 # after the command name, which is in parentheses and may hold spaces.
@@ -288,42 +271,12 @@ measure() {
         taskset -c "$SERVER_CPU" "${CMD[@]}" >"$logs.out" 2>"$logs.err" &
     fi
     SERVER_PID=$!
-    for _ in $(seq 300); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$logs.out" 2>/dev/null || true)
-        [[ -n $port ]] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited at start: $(tail -n 3 "$logs.err")"
-        sleep 0.1
-    done
-    [[ -n $port ]] || die "$name printed no 'listening on' line in 30 s"
-
-    local jar=$TMP/jar post=(curl -sS --max-time 5 -o "$TMP/body" -w '%{http_code}' -b "$TMP/jar" -c "$TMP/jar")
-    rm -f "$jar"
-    case $name in
-    *-bare | *-bare-cookie) ;;
-    sj-*)
-        [[ $("${post[@]}" -d 'username=john&password=password' "http://127.0.0.1:$port/login") == 200 ]] ||
-            die "$name: POST /login failed"
-        [[ $("${post[@]}" -d 'a=1' "http://127.0.0.1:$port/set") == 200 ]] || die "$name: POST /set failed"
-        ;;
-    *)
-        [[ $("${post[@]}" -d 'a=1&test=This+value+should+be+present' "http://127.0.0.1:$port/set") == 200 ]] ||
-            die "$name: POST /set failed"
-        ;;
-    esac
-    if [[ -f $jar ]]; then
-        # Netscape cookie file: name and value are fields 6 and 7.
-        cookie=$(awk -F '\t' 'NF >= 7 { c = c (c ? "; " : "") $6 "=" $7 } END { print c }' "$jar")
-        [[ -n $cookie ]] || die "$name: no cookie was issued"
-    fi
+    port=$(server_port "$name" "$SERVER_PID" "$logs.out" "$logs.err" 30)
+    cookie=$(server_cookie "$name" "$port")
     case $name in
     sj-*-hs256)
         ((${#cookie} == JWT_COOKIE_LEN)) ||
             echo "$name: note: its cookie is ${#cookie} bytes; poem-server-session-padded pads to JWT_COOKIE_LEN=$JWT_COOKIE_LEN" >>"$OUT/notes.txt"
-        ;;
-    *-bare-cookie)
-        # The reference app's cookie, as long as it is: its name, then a
-        # value of base64url characters (a JWT's), none percent-encoded.
-        cookie="sessionid=$(head -c "$JWT_COOKIE_LEN" /dev/zero | tr '\0' A | head -c "$((JWT_COOKIE_LEN - 10))")"
         ;;
     *-padded)
         local pad=$((JWT_COOKIE_LEN - ${#cookie} - 6))
