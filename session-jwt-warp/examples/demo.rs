@@ -14,8 +14,9 @@ use std::time::Duration;
 use demo_support::{Demo, LoginForm, Reply, User, Users};
 use serde::Deserialize;
 use session_jwt_warp::{Session, Sessions, jwks};
+use warp::http::HeaderValue;
 use warp::http::StatusCode;
-use warp::http::header::LOCATION;
+use warp::http::header::{CONTENT_TYPE, LOCATION};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply as _};
 
@@ -89,12 +90,10 @@ fn routes(
         .and(warp::get())
         .and(session.clone())
         .map(|session: Session| {
-            warp::reply::with_header(
-                demo_support::get(&session),
-                "content-type",
-                "application/json",
-            )
-            .into_response()
+            let mut resp = Response::new(demo_support::get(&session).into());
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp
         });
     let claims = warp::path!("claims")
         .and(warp::get())
@@ -129,18 +128,21 @@ fn routes(
             },
         );
 
+    // The pages that only read first, then those that write: each route
+    // checks its own path, then its method (a known path with another
+    // method answers 405, an unknown one 404).
     let routes = login_page
-        .or(login)
-        .unify()
-        .or(logout)
-        .unify()
-        .or(set)
-        .unify()
         .or(get)
         .unify()
         .or(claims)
         .unify()
         .or(me)
+        .unify()
+        .or(login)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(set)
         .unify()
         .or(password)
         .unify()
