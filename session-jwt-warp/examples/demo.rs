@@ -130,23 +130,26 @@ fn routes(
 
     // The pages that only read first, then those that write: each route
     // checks its own path, then its method (a known path with another
-    // method answers 405, an unknown one 404).
+    // method answers 405, an unknown one 404). Boxed: an `or` copies the
+    // routes after the one it tries into each request's future, and a boxed
+    // route is copied as one `Arc`.
     let routes = login_page
-        .or(get)
+        .boxed()
+        .or(get.boxed())
         .unify()
-        .or(claims)
+        .or(claims.boxed())
         .unify()
-        .or(me)
+        .or(me.boxed())
         .unify()
-        .or(login)
+        .or(login.boxed())
         .unify()
-        .or(logout)
+        .or(logout.boxed())
         .unify()
-        .or(set)
+        .or(set.boxed())
         .unify()
-        .or(password)
+        .or(password.boxed())
         .unify()
-        .or(jwks(sessions.engine()))
+        .or(jwks(sessions.engine()).boxed())
         .unify();
     sessions.wrap(routes)
 }
