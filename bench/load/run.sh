@@ -56,11 +56,11 @@
 # - poem-bare-cookie, rocket-bare-cookie and warp-bare-cookie are the bare
 #   servers sent a Cookie header as long as the reference app's (its name
 #   and a value of base64url characters, JWT_COOKIE_LEN bytes in all): the
-#   request the session-jwt apps get, byte for byte in length. A browser sends its cookie
-#   whatever the server does with it, and some frameworks work on every
-#   cookie they receive (Rocket percent-decodes each one into its
-#   `CookieJar`): against these, the ratio measures what the session layer
-#   adds to the same request. The plain *-bare servers are sent no cookie;
+#   request the session-jwt apps get, byte for byte in length. A browser
+#   sends its cookie whatever the server does with it, and some frameworks
+#   work on every cookie they receive (Rocket percent-decodes each one into
+#   its `CookieJar`): against these, the ratio measures what the session
+#   layer adds to the same request. The plain *-bare servers are sent no cookie;
 #   both ratios are printed.
 # - Rounds are interleaved: round r runs the servers in the list's order
 #   rotated by r, so a slow moment of the machine spreads over all servers
@@ -395,15 +395,13 @@ declare -A MED CPU
     ratio() {
         local a=$1 b=$2 target=$3 op=$4 label=$5
         [[ -n ${MED[$a]:-} && -n ${MED[$b]:-} ]] || return 0
-        local q m range verdict=""
+        local q rounds m range verdict=""
         q=$(awk -v x="${MED[$a]}" -v y="${MED[$b]}" 'BEGIN { printf "%.3f", x / y }')
-        # The per-round ratios, one a line.
-        per_round() {
-            awk -F '\t' -v a="$a" -v b="$b" 'NR > 1 && $2 == a { x[$1] = $3 } NR > 1 && $2 == b { y[$1] = $3 }
-                END { for (r in x) if (r in y) print x[r] / y[r] }' "$OUT/results.tsv"
-        }
-        m=$(per_round | median | awk '{ printf "%.3f", $1 }')
-        range=$(per_round | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.3f..%.3f", lo, hi; else print "-" }')
+        # The per-round ratios, one a line, in ascending order.
+        rounds=$(awk -F '\t' -v a="$a" -v b="$b" 'NR > 1 && $2 == a { x[$1] = $3 } NR > 1 && $2 == b { y[$1] = $3 }
+            END { for (r in x) if (r in y) print x[r] / y[r] }' "$OUT/results.tsv" | sort -g)
+        m=$(median <<<"$rounds" | awk '{ printf "%.3f", $1 }')
+        range=$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f..%.3f", lo, hi }' <<<"$rounds")
         if [[ $op != - ]]; then
             if awk -v q="$m" -v t="$target" -v op="$op" 'BEGIN { exit !(op == ">=" ? q >= t : q > t) }'; then
                 verdict="ok (target $op $target)"
