@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use demo_support::{Demo, LoginForm, Reply, User, Users};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use session_jwt_warp::{Session, Sessions, jwks};
 use warp::http::HeaderValue;
 use warp::http::StatusCode;
@@ -30,10 +31,12 @@ fn respond(reply: Reply) -> Response {
     resp
 }
 
-/// The request's form fields, or `None` when the body is not a form (no
-/// body, another content type): routes answer that themselves, as a failed
-/// login or an empty `/set`. Bodies over `MAX_BODY` are refused with 413.
-fn form() -> impl Filter<Extract = (Option<Vec<(String, String)>>,), Error = Rejection> + Clone {
+/// The request's form, or `None` when the body is not a form (no body,
+/// another content type): routes answer that themselves, as a failed login,
+/// an empty `/set` or a refused password change. Bodies over `MAX_BODY` are
+/// refused with 413.
+fn form<T: DeserializeOwned + Send + 'static>()
+-> impl Filter<Extract = (Option<T>,), Error = Rejection> + Clone {
     warp::body::content_length_limit(demo_support::MAX_BODY).and(
         warp::body::form()
             .map(Some)
@@ -66,7 +69,7 @@ fn routes(
         .and(warp::post())
         .and(session.clone())
         .and(users.clone())
-        .and(form())
+        .and(form::<Vec<(String, String)>>())
         .map(
             |session: Session, users: Users, pairs: Option<Vec<(String, String)>>| {
                 let form = pairs.map(|pairs| {
@@ -82,7 +85,7 @@ fn routes(
     let set = warp::path!("set")
         .and(warp::post())
         .and(session.clone())
-        .and(form())
+        .and(form::<Vec<(String, String)>>())
         .map(|session: Session, pairs: Option<Vec<(String, String)>>| {
             respond(demo_support::set(&session, pairs.unwrap_or_default()))
         });
@@ -108,13 +111,7 @@ fn routes(
         .and(sessions.login_required::<User>())
         .and(session)
         .and(users)
-        .and(warp::body::content_length_limit(demo_support::MAX_BODY))
-        .and(
-            warp::body::form()
-                .map(Some)
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
+        .and(form::<PasswordForm>())
         .map(
             |user: User, session: Session, users: Users, form: Option<PasswordForm>| {
                 let (old, new) = form.map_or((None, None), |f| (f.old, f.new));
