@@ -243,8 +243,11 @@ fn minted_tokens_verify_in_pyjwt_for_every_algorithm() {
         assert_eq!(code, 0, "{alg}: {err}");
         let token = token.trim();
         let secret = std::fs::read_to_string(&key).unwrap();
+        // One argument: a generated secret may start with `-`, which
+        // argparse would take for an option after a separate `--secret`.
+        let secret_arg = format!("--secret={}", secret.trim_end());
         let key_args: Vec<&str> = if alg == "HS256" {
-            vec!["--secret", secret.trim_end()]
+            vec![&secret_arg]
         } else {
             vec!["--public", s(&public)]
         };
