@@ -125,26 +125,22 @@ fn routes(
             },
         );
 
-    // The pages that only read first, then those that write: each route
-    // checks its own path, then its method (a known path with another
-    // method answers 405, an unknown one 404). Boxed: an `or` copies the
-    // routes after the one it tries into each request's future, and a boxed
-    // route is copied as one `Arc`.
-    let routes = login_page
-        .boxed()
-        .or(get.boxed())
-        .unify()
-        .or(claims.boxed())
-        .unify()
-        .or(me.boxed())
-        .unify()
-        .or(login.boxed())
-        .unify()
-        .or(logout.boxed())
-        .unify()
-        .or(set.boxed())
-        .unify()
-        .or(password.boxed())
+    // A tree of `or`s rather than a chain: warp tries a chain's routes one
+    // level deeper each (and copies the untried rest at every level), so the
+    // last of nine routes sits nine levels down; in a tree each route is at
+    // most four. The pages that only read come first, then those that
+    // write. Each route checks its own path, then its method (a known path
+    // with another method answers 405, an unknown one 404), so the order
+    // decides nothing else. Boxed: an `or` copies the branch it has not
+    // tried yet into each request's future, and a box is copied as one `Arc`.
+    let reads = (get.boxed().or(claims.boxed()).unify())
+        .or(me.boxed().or(login_page.boxed()).unify().boxed())
+        .unify();
+    let writes = (login.boxed().or(logout.boxed()).unify())
+        .or(set.boxed().or(password.boxed()).unify().boxed())
+        .unify();
+    let routes = reads
+        .or(writes.boxed())
         .unify()
         .or(jwks(sessions.engine()).boxed())
         .unify();
