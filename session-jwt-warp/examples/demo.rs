@@ -125,11 +125,11 @@ fn routes(
             },
         );
 
-    // A tree of `or`s rather than a chain: warp tries a chain's routes one
-    // level deeper each (and copies the untried rest at every level), so the
-    // last of nine routes sits nine levels down; in a tree each route is at
-    // most four. The pages that only read come first, then those that
-    // write. Each route checks its own path, then its method (a known path
+    // A tree of `or`s rather than a chain: a chain of nine routes nests
+    // eight `or`s, and every request enters all eight before it reaches the
+    // first route (each copying the branch it has not tried yet); in a tree
+    // a request enters at most four. The pages that only read come first,
+    // then those that write. Each route checks its own path, then its method (a known path
     // with another method answers 405, an unknown one 404), so the order
     // decides nothing else. Boxed: an `or` copies the branch it has not
     // tried yet into each request's future, and a box is copied as one `Arc`.
