@@ -16,12 +16,19 @@
 #
 # Settings (environment): N1=200, N2=1200, JWT_COOKIE_LEN=275, BIN (the
 # binaries run.sh built: bench/load/target/load-bin).
+#
+# CACHE_SIM=1 runs cachegrind instead, with its simulated caches and branch
+# predictor (the caches the host reports), and adds to each line the
+# misses a request makes: of the L1 instruction cache, of the L1 data cache
+# (reads, writes), and mispredicted branches (conditional + indirect). A
+# simulation, not the CPU's counters: for comparing servers, not cycles.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${BIN:-$HERE/target/load-bin}
 N1=${N1:-200}
 N2=${N2:-1200}
+CACHE_SIM=${CACHE_SIM:-}
 JWT_COOKIE_LEN=${JWT_COOKIE_LEN:-275}
 SERVER_RUST_LOG=warn
 # shellcheck source=servers.sh
@@ -57,9 +64,11 @@ count() {
     local name=$1 n=$2 port cookie
     server_cmd "$name"
     [[ -x ${CMD[-1]} ]] || die "${CMD[-1]} is missing: run bench/load/run.sh once to build it"
+    local tool=(--tool=callgrind --callgrind-out-file="$TMP/$name.cg")
+    [[ -z $CACHE_SIM ]] ||
+        tool=(--tool=cachegrind --cache-sim=yes --branch-sim=yes --cachegrind-out-file="$TMP/$name.cg")
     # valgrind goes between the environment and the binary.
-    "${CMD[@]:0:${#CMD[@]}-1}" valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.cg" "${CMD[-1]}" \
-        >"$TMP/out" 2>"$TMP/err" &
+    "${CMD[@]:0:${#CMD[@]}-1}" valgrind "${tool[@]}" "${CMD[-1]}" >"$TMP/out" 2>"$TMP/err" &
     PID=$!
     port=$(server_port "$name" "$PID" "$TMP/out" "$TMP/err" 60)
     cookie=$(server_cookie "$name" "$port")
@@ -67,12 +76,23 @@ count() {
     kill -TERM "$PID"
     wait "$PID" || true
     PID=
-    awk '/^(summary|totals):/ { print $2; exit }' "$TMP/$name.cg"
+    # callgrind: the instructions; cachegrind: every event, in the order
+    # of its `events:` line (Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw Bc Bcm Bi Bim).
+    awk '/^(summary|totals):/ { $1 = ""; print; exit }' "$TMP/$name.cg"
 }
 
-printf '%-22s %14s\n' server 'instr/request'
+if [[ -z $CACHE_SIM ]]; then
+    printf '%-22s %14s\n' server 'instr/request'
+else
+    printf '%-22s %14s %10s %10s %10s %12s\n' server 'instr/request' 'L1i miss' 'L1d rmiss' 'L1d wmiss' 'mispredicts'
+fi
 for s in "${SERVERS[@]}"; do
     a=$(count "$s" "$N1")
     b=$(count "$s" "$N2")
-    awk -v s="$s" -v a="$a" -v b="$b" -v n=$((N2 - N1)) 'BEGIN { printf "%-22s %14.0f\n", s, (b - a) / n }'
+    awk -v s="$s" -v a="$a" -v b="$b" -v n=$((N2 - N1)) -v sim="$CACHE_SIM" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        for (i in y) d[i] = (y[i] - x[i]) / n
+        if (sim == "") printf "%-22s %14.0f\n", s, d[1]
+        else printf "%-22s %14.0f %10.0f %10.0f %10.0f %12.0f\n", s, d[1], d[2], d[5], d[8], d[11] + d[13]
+    }'
 done
