@@ -60,8 +60,8 @@
 #   sends its cookie whatever the server does with it, and some frameworks
 #   work on every cookie they receive (Rocket percent-decodes each one into
 #   its `CookieJar`): against these, the ratio measures what the session
-#   layer adds to the same request. The plain *-bare servers are sent no cookie;
-#   both ratios are printed.
+#   layer adds to the same request. The plain *-bare servers are sent no
+#   cookie; both ratios are printed.
 # - Rounds are interleaved: round r runs the servers in the list's order
 #   rotated by r, so a slow moment of the machine spreads over all servers
 #   rather than hitting one, and the servers a ratio compares are neighbours

@@ -127,12 +127,12 @@ fn routes(
 
     // A tree of `or`s rather than a chain: a chain of nine routes nests
     // eight `or`s, and every request enters all eight before it reaches the
-    // first route (each copying the branch it has not tried yet); in a tree
-    // a request enters at most four. The pages that only read come first,
-    // then those that write. Each route checks its own path, then its method (a known path
-    // with another method answers 405, an unknown one 404), so the order
-    // decides nothing else. Boxed: an `or` copies the branch it has not
-    // tried yet into each request's future, and a box is copied as one `Arc`.
+    // first route; in a tree a request enters at most four. The pages that
+    // only read come first, then those that write. Each route checks its
+    // own path, then its method (a known path with another method answers
+    // 405, an unknown one 404), so the order decides nothing else. Boxed:
+    // an `or` copies the branch it has not tried yet into each request's
+    // future, and a box is copied as one `Arc`.
     let reads = (get.boxed().or(claims.boxed()).unify())
         .or(me.boxed().or(login_page.boxed()).unify().boxed())
         .unify();
