@@ -44,10 +44,14 @@
 #   includes getting its own cookie, which must be the one that server issued.
 # - The cookie: for session-jwt, POST /login (john/password) then POST /set
 #   a=1, as a browser would; for the other session servers, POST /set with
-#   the same two items (a=1, test=...). Before and after wrk, GET /get with
-#   that cookie must answer the session's item a=1 (a bare server: its fixed
-#   body), so wrk never measures an anonymous visitor by mistake. All wrk
-#   connections send that one cookie: a returning visitor.
+#   the same two items (a=1, test=...). sj-poem-hs256-anon is the Poem
+#   reference app sent a session made that way too, with no login: the same
+#   items as ServerSession's, and no user to load and check on each request
+#   (the other sj-* servers' sessions have one). Before and after wrk,
+#   GET /get with that cookie must answer the session's item a=1 (a bare
+#   server: its fixed body), so wrk never measures a visitor without a
+#   session by mistake. All wrk connections send that one cookie: a
+#   returning visitor.
 # - poem-server-session-padded is Poem's ServerSession (plain cookie) sent
 #   its cookie plus a padding cookie, so that its Cookie header is as long as
 #   the reference app's (a JWT is some 200 bytes longer than a session id):
@@ -104,7 +108,7 @@ source "$HERE/servers.sh"
 # other (a few seconds apart), so that the machine's drift over a run
 # cancels out of the per-round ratios.
 ALL_SERVERS=(
-    poem-bare poem-bare-cookie sj-poem-hs256 poem-server-session sj-poem-es256
+    poem-bare poem-bare-cookie sj-poem-hs256 poem-server-session sj-poem-hs256-anon sj-poem-es256
     poem-server-session-padded poem-server-session-signed
     rocket-bare rocket-bare-cookie sj-rocket-hs256 sj-rocket-es256
     warp-bare warp-bare-cookie sj-warp-hs256 sj-warp-es256
@@ -386,11 +390,14 @@ declare -A MED CPU
         added "sj-$a-hs256" "$a-bare" "$a + session-jwt HS256 - $a bare, no cookie"
         added "$a-bare-cookie" "$a-bare" "$a bare, same cookie - $a bare, no cookie"
     done
+    added sj-poem-hs256-anon poem-bare-cookie "poem + session-jwt, no login - poem bare, same cookie"
     added poem-server-session poem-bare "poem ServerSession (plain) - poem bare"
     added poem-server-session-padded poem-bare "poem ServerSession (plain, padded) - poem bare"
     added axum-tower-sessions axum-bare "axum + tower-sessions - axum bare"
     echo
-    echo "ratios of req/s (median of the per-round ratios, ratio of medians [range of the per-round ratios]):"
+    echo "ratios of req/s (median of the per-round ratios, ratio of medians [range of the per-round ratios],"
+    echo "and a 95 % interval for the median of the per-round ratios; a verdict whose interval holds the"
+    echo "target is marked: more rounds, or a quieter machine, would be needed to tell):"
     # ratio A B TARGET OP LABEL: A/B, checked against TARGET when OP is >= or >.
     ratio() {
         local a=$1 b=$2 target=$3 op=$4 label=$5
@@ -402,20 +409,29 @@ declare -A MED CPU
             END { for (r in x) if (r in y) print x[r] / y[r] }' "$OUT/results.tsv" | sort -g)
         m=$(median <<<"$rounds" | awk '{ printf "%.3f", $1 }')
         range=$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f..%.3f", lo, hi }' <<<"$rounds")
+        # The median's 95 % interval from order statistics (no assumption
+        # about the ratios' distribution): the k-th smallest to the k-th
+        # largest, k = (n - 1.96 sqrt(n)) / 2 rounded down (at least 1).
+        ci=$(awk '{ a[NR] = $1 } END {
+            k = int((NR - 1.96 * sqrt(NR)) / 2); if (k < 1) k = 1
+            printf "%.3f..%.3f", a[k], a[NR + 1 - k] }' <<<"$rounds")
         if [[ $op != - ]]; then
             if awk -v q="$m" -v t="$target" -v op="$op" 'BEGIN { exit !(op == ">=" ? q >= t : q > t) }'; then
                 verdict="ok (target $op $target)"
             else
                 verdict="MISSED (target $op $target)"
             fi
+            awk -v c="$ci" -v t="$target" 'BEGIN { split(c, x, /\.\./); exit !(x[1] <= t && t <= x[2]) }' &&
+                verdict+=", not resolved"
         fi
-        printf '  %-56s %6s %6s [%s]  %s\n' "$label" "$m" "$q" "$range" "$verdict"
+        printf '  %-56s %6s %6s [%s]  %s  %s\n' "$label" "$m" "$q" "$range" "$ci" "$verdict"
     }
     for a in poem rocket warp; do
         ratio "sj-$a-hs256" "$a-bare-cookie" 0.85 '>=' "$a + session-jwt HS256 / $a bare, same cookie"
         ratio "sj-$a-hs256" "$a-bare" 0.85 '>=' "$a + session-jwt HS256 / $a bare, no cookie"
     done
     ratio sj-poem-hs256 poem-server-session 1 '>' "poem + session-jwt HS256 / poem ServerSession (plain)"
+    ratio sj-poem-hs256-anon poem-server-session 0 - "poem + session-jwt, no login / ServerSession (plain)"
     ratio sj-poem-hs256 poem-server-session-signed 1 '>' "poem + session-jwt HS256 / poem ServerSession (signed)"
     ratio sj-poem-hs256 poem-server-session-padded 0 - "poem + session-jwt HS256 / ServerSession (plain, padded)"
     for a in poem rocket warp; do

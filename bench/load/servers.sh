@@ -20,7 +20,10 @@ server_cmd() {
     local base=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" PORT=0 TOKIO_WORKER_THREADS=1 ROCKET_WORKERS=1)
     [[ -n $SERVER_RUST_LOG ]] && base+=("RUST_LOG=$SERVER_RUST_LOG")
     case $1 in
-    sj-*-hs256) local a=${1#sj-} && a=${a%-hs256} && CMD=("${base[@]}" "SESSION_JWT_KEY=$HS256_SECRET" "$BIN/sj-$a") ;;
+    sj-*-hs256 | sj-*-hs256-anon)
+        local a=${1#sj-} && a=${a%-anon} && a=${a%-hs256}
+        CMD=("${base[@]}" "SESSION_JWT_KEY=$HS256_SECRET" "$BIN/sj-$a")
+        ;;
     sj-*-es256) local a=${1#sj-} && a=${a%-es256} && CMD=("${base[@]}" "SESSION_JWT_KEY=${ES256_KEY:?es256_key first}" "$BIN/sj-$a") ;;
     poem-server-session | poem-server-session-padded) CMD=("${base[@]}" POEM_SESSION_COOKIE=plain "$BIN/poem-server-session") ;;
     poem-server-session-signed) CMD=("${base[@]}" POEM_SESSION_COOKIE=signed "$BIN/poem-server-session") ;;
@@ -45,10 +48,10 @@ server_port() {
 
 # server_cookie NAME PORT: the Cookie header NAME is sent (empty: none), got
 # as a browser would. A session-jwt app: POST /login (john/password) then
-# POST /set a=1; another session server: POST /set with the same two items
-# (a=1, test=...); *-bare-cookie: a cookie as long as the reference app's
-# (its name and a value of base64url characters, none percent-encoded,
-# JWT_COOKIE_LEN bytes in all); *-bare: none.
+# POST /set a=1; sj-*-anon and another session server: POST /set with the
+# same two items (a=1, test=...), no login; *-bare-cookie: a cookie as long
+# as the reference app's (its name and a value of base64url characters, none
+# percent-encoded, JWT_COOKIE_LEN bytes in all); *-bare: none.
 server_cookie() {
     local name=$1 port=$2 jar=$TMP/jar
     local post=(curl -sS --max-time 5 -o "$TMP/body" -w '%{http_code}' -b "$jar" -c "$jar")
@@ -59,7 +62,7 @@ server_cookie() {
         echo "sessionid=$(head -c "$((JWT_COOKIE_LEN - 10))" /dev/zero | tr '\0' A)"
         return 0
         ;;
-    sj-*)
+    sj-*-hs256 | sj-*-es256)
         [[ $("${post[@]}" -d 'username=john&password=password' "http://127.0.0.1:$port/login") == 200 ]] ||
             die "$name: POST /login failed"
         [[ $("${post[@]}" -d 'a=1' "http://127.0.0.1:$port/set") == 200 ]] || die "$name: POST /set failed"
