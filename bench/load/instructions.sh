@@ -8,14 +8,16 @@
 #     bench/load/instructions.sh poem-bare sj-poem-hs256
 #
 # Each server runs under callgrind (one worker thread) twice, answering
-# N1 and then N2 `GET /get` requests on one keep-alive connection with the
-# cookie run.sh would send it (a session-jwt app: POST /login, POST /set a=1;
-# the other session servers: POST /set; *-bare-cookie: a cookie as long as
-# the reference app's). Instructions per request = (total at N2 - total at
-# N1) / (N2 - N1): start-up, login and shutdown cancel out.
+# N1 and then N2 `GET /get` requests on CONNECTIONS keep-alive connections
+# with the cookie run.sh would send it (a session-jwt app: POST /login, POST
+# /set a=1; sj-*-anon and the other session servers: POST /set;
+# *-bare-cookie: a cookie as long as the reference app's). Instructions per
+# request = (total at N2 - total at N1) / (N2 - N1): start-up, login and
+# shutdown cancel out.
 #
-# Settings (environment): N1=200, N2=1200, JWT_COOKIE_LEN=275, BIN (the
-# binaries run.sh built: bench/load/target/load-bin).
+# Settings (environment): N1=200, N2=1200, CONNECTIONS=1 (run.sh's wrk
+# keeps 32 open), JWT_COOKIE_LEN=275, BIN (the binaries run.sh built:
+# bench/load/target/load-bin).
 #
 # CACHE_SIM=1 runs cachegrind instead, with its simulated caches and branch
 # predictor (the caches the host reports), and adds to each line the
@@ -28,13 +30,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${BIN:-$HERE/target/load-bin}
 N1=${N1:-200}
 N2=${N2:-1200}
+CONNECTIONS=${CONNECTIONS:-1}
 CACHE_SIM=${CACHE_SIM:-}
 JWT_COOKIE_LEN=${JWT_COOKIE_LEN:-275}
 SERVER_RUST_LOG=warn
 # shellcheck source=servers.sh
 source "$HERE/servers.sh"
 if (($#)); then SERVERS=("$@"); else
-    SERVERS=(poem-bare poem-bare-cookie sj-poem-hs256 poem-server-session
+    SERVERS=(poem-bare poem-bare-cookie sj-poem-hs256 poem-server-session sj-poem-hs256-anon
         rocket-bare rocket-bare-cookie sj-rocket-hs256
         warp-bare warp-bare-cookie sj-warp-hs256)
 fi
@@ -48,15 +51,38 @@ cleanup() { [[ -z $PID ]] || kill -KILL "$PID" 2>/dev/null || true; rm -rf "$TMP
 trap cleanup EXIT
 es256_key
 
-# The client: N requests on one connection, each must answer 200.
+# The client: N requests over CONNECTIONS keep-alive connections, each must
+# answer 200. With more than one, each round sends one request on every
+# connection before it reads the answers, as wrk keeps its connections busy:
+# the server then finds them all ready at once, and each connection's own
+# state (its buffers, its task) is touched once a round, not once a request.
 cat >"$TMP/client.py" <<'EOF'
-import http.client, sys
-port, n, cookie = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-c = http.client.HTTPConnection("127.0.0.1", port)
-for _ in range(n):
-    c.request("GET", "/get", headers={"Cookie": cookie} if cookie else {})
-    r = c.getresponse(); r.read()
-    if r.status != 200: sys.exit(f"GET /get answered {r.status}")
+import socket, sys
+port, n, cookie, k = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+req = (f"GET /get HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+       + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode()
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(k)]
+bufs = [b""] * k
+def answer(i):
+    while True:
+        end = bufs[i].find(b"\r\n\r\n")
+        if end >= 0:
+            head = bufs[i][:end].decode("latin-1").split("\r\n")
+            length = next((int(h.split(":", 1)[1]) for h in head[1:]
+                           if h.lower().startswith("content-length:")), 0)
+            if len(bufs[i]) >= end + 4 + length:
+                bufs[i] = bufs[i][end + 4 + length:]
+                if head[0].split()[1] != "200": sys.exit(f"GET /get answered {head[0]}")
+                return
+        data = conns[i].recv(65536)
+        if not data: sys.exit("the server closed a connection")
+        bufs[i] += data
+done = 0
+while done < n:
+    m = min(k, n - done)
+    for i in range(m): conns[i].sendall(req)
+    for i in range(m): answer(i)
+    done += m
 EOF
 
 # count NAME N: the instructions NAME executed, start to exit, answering N requests.
@@ -72,7 +98,7 @@ count() {
     PID=$!
     port=$(server_port "$name" "$PID" "$TMP/out" "$TMP/err" 60)
     cookie=$(server_cookie "$name" "$port")
-    python3 "$TMP/client.py" "$port" "$n" "$cookie" || die "$name: the client failed"
+    python3 "$TMP/client.py" "$port" "$n" "$cookie" "$CONNECTIONS" || die "$name: the client failed"
     kill -TERM "$PID"
     wait "$PID" || true
     PID=
