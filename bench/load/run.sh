@@ -73,7 +73,9 @@
 #   rounds. Each ratio is printed two ways: the median of the per-round
 #   ratios (each taken between neighbours, so the machine's drift over the
 #   run cancels out; the target is judged on it), then the ratio of the
-#   medians, and the range of the per-round ratios in brackets.
+#   medians, the range of the per-round ratios in brackets, and a 95 %
+#   interval for their median (order statistics). A verdict whose interval
+#   holds the target is marked "not resolved": the run cannot tell.
 # - CPU/req is the server's user + system time over the measurement (all its
 #   threads, from /proc/PID/stat) divided by the requests wrk completed;
 #   busy is that time as a share of the measurement, and "wrk busy" the
