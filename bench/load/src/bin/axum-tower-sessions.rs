@@ -1,7 +1,9 @@
 //! axum with tower-sessions and its `MemoryStore`.
 //!
 //! `POST /set` stores each form field in the session (the cookie is issued
-//! then); `GET /get` reads the one item `a` and answers `{"a": ...}`.
+//! then); `GET /get` reads the session's two items, `a` and `test`, and
+//! answers them as a JSON object: the bytes the reference app's `/get` and
+//! the bare servers answer. Until 2026-12-03 it read `a` alone.
 
 use std::collections::HashMap;
 
@@ -20,7 +22,8 @@ async fn set(session: Session, Form(fields): Form<HashMap<String, String>>) -> &
 
 async fn get_items(session: Session) -> Json<Value> {
     let a: Option<String> = session.get("a").await.expect("memory store");
-    Json(json!({ "a": a }))
+    let test: Option<String> = session.get("test").await.expect("memory store");
+    Json(json!({ "a": a, "test": test }))
 }
 
 fn main() -> std::io::Result<()> {
