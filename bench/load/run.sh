@@ -54,10 +54,10 @@
 #   returning visitor.
 # - Every server answers GET /get with the same JSON object, the session's
 #   two items (the reference apps list them in the order they were set, the
-#   others in the order of BARE_BODY): the same route, the same work for
-#   the handler and the same bytes on the wire. Until 2026-12-03 the
-#   ServerSession and tower-sessions servers read the item a alone and
-#   answered {"a":"1"}, 38 bytes shorter than everyone else's answer.
+#   others in the order of BARE_BODY): the same route, the same items read
+#   and the same body. Before 368e744 (2026-12-03) the ServerSession and
+#   tower-sessions servers read the item a alone and answered {"a":"1"},
+#   38 bytes shorter than everyone else's answer.
 # - poem-server-session-padded is Poem's ServerSession (plain cookie) sent
 #   its cookie plus a padding cookie, so that its Cookie header is as long as
 #   the reference app's (a JWT is some 200 bytes longer than a session id):
@@ -267,8 +267,9 @@ check_get() {
     body=$(curl -sS --max-time 5 -D "$TMP/headers" ${cookie:+-H "Cookie: $cookie"} "http://127.0.0.1:$port/get") ||
         die "$name: GET /get failed"
     case $name in
-    # The reference apps keep the order the items were set in: test (at
-    # login, or in the one POST /set of an anonymous session) first.
+    # The reference apps keep the order the items were set in: a logged-in
+    # session has test (set at login) then a; an anonymous one a then test,
+    # as its one POST /set sent them (BARE_BODY).
     sj-*) [[ $body == "{\"test\":\"This value should be present\",\"a\":\"1\"}" || $body == "$BARE_BODY" ]] ||
         die "$name: GET /get with the cookie answered '$body', not the session's items" ;;
     *) [[ $body == "$BARE_BODY" ]] || die "$name: GET /get answered '$body', not $BARE_BODY" ;;

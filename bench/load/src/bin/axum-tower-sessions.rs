@@ -3,7 +3,8 @@
 //! `POST /set` stores each form field in the session (the cookie is issued
 //! then); `GET /get` reads the session's two items, `a` and `test`, and
 //! answers them as a JSON object: the bytes the reference app's `/get` and
-//! the bare servers answer. Until 2026-12-03 it read `a` alone.
+//! the bare servers answer. Before 368e744 (2026-12-03) it read `a`
+//! alone.
 
 use std::collections::HashMap;
 
