@@ -4,8 +4,13 @@
 # binaries), TMP (a scratch directory), SERVER_RUST_LOG and JWT_COOKIE_LEN
 # before it calls these.
 
-# The reference app's items after login and /set a=1, as /get answers them.
+# The session's two items as /get answers them: the bare servers and the
+# other session layers always, a reference app for a session made by one
+# POST /set a=1&test=... (no login). A reference app keeps the order the
+# items were set in, so a logged-in session (test set at login, then
+# POST /set a=1) answers SJ_LOGIN_BODY: the same items, test first.
 BARE_BODY='{"a":"1","test":"This value should be present"}'
+SJ_LOGIN_BODY='{"test":"This value should be present","a":"1"}'
 HS256_SECRET='session-jwt load benchmark HS256 secret, not for production use'
 
 # es256_key: makes the P-256 key the ES256 servers sign with, in TMP.

@@ -4,8 +4,8 @@
 //! then); `GET /get` reads the session's two items, `a` and `test`, and
 //! answers them as a JSON object: the bytes the reference app's `/get` and
 //! the bare servers answer, as the in-process benchmark's `ServerSession`
-//! route does (`session-jwt-poem/benches/request.rs`). Before 368e744 (2026-12-03) it
-//! read `a` alone and answered `{"a":"1"}`, 38 bytes shorter.
+//! route does (`session-jwt-poem/benches/request.rs`). Before 368e744
+//! (2026-12-03) it read `a` alone and answered `{"a":"1"}`, 38 bytes shorter.
 //!
 //! `POEM_SESSION_COOKIE` chooses how the cookie carries the session id:
 //! `plain` (the default, Poem's `CookieConfig::new()`: the id as it is) or
